@@ -1,0 +1,56 @@
+"""The one `Answer` type every front end renders (web chat, REST, WeChat, CLI, study packs)."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass(frozen=True)
+class Citation:
+    n: int  # the [n] marker in the answer text
+    doc_id: str
+    title: str  # the document's full title
+    label: str  # exact place: 《中华人民共和国公务员法》第十四章 第九十三条 / …第四条第（四）项
+    short_label: str  # for small screens: 《公务员法》第九十三条
+    status: str  # 现行有效 / 新闻报道… — whether the text is in force
+    text: str  # the whole clause, a contiguous verbatim span of the source document
+    quote: str  # the sentences relied on, a contiguous verbatim substring of text
+    lead_in: str  # for a quote of a 项: the lead-in sentence of its 款, shown before it; else ""
+    score: float
+    clause_id: str = ""
+    source: str = ""  # file in the corpus
+    start: int = 0  # offsets of text in the source document
+    end: int = 0
+
+
+@dataclass(frozen=True)
+class Answer:
+    answer: str
+    refused: bool
+    citations: list[Citation] = field(default_factory=list)
+    mode: str = "extractive"
+    question: str = ""
+    standalone_question: str = ""  # the question after folding in earlier turns
+    notes: list[str] = field(default_factory=list)  # caveats on the cited documents' status
+    refusal_reason: str = ""  # "not_covered" | "out_of_scope" | "injection" | "invalid" | ""
+    fallback_reason: str = ""
+    checks: list[str] = field(default_factory=list)
+    latency_ms: float = 0.0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Answer":
+        citations = [Citation(**c) for c in data.get("citations", [])]
+        return cls(**{**data, "citations": citations})
+
+
+def render_text(answer: Answer) -> str:
+    """Plain text for a terminal: the answer, then where each [n] comes from."""
+    lines = [answer.answer]
+    if answer.citations:
+        lines.append("")
+        lines.append("依据：")
+        for c in answer.citations:
+            lines.append(f"[{c.n}] {c.label} —— {c.status}")
+    return "\n".join(lines)

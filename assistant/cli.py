@@ -1,0 +1,151 @@
+"""`policy-qa`: build the index, ask questions, evaluate — from a terminal."""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+EXIT_USAGE = 2  # bad input: the question, a file
+EXIT_UNAVAILABLE = 3  # the index or a model cannot be used
+
+
+def _progress_bar():
+    """A progress callback drawing one tqdm bar per stage, on stderr."""
+    from tqdm import tqdm
+
+    bars: dict[str, tqdm] = {}
+
+    def update(stage: str, done: int, total: int) -> None:
+        bar = bars.get(stage)
+        if bar is None:
+            bar = bars[stage] = tqdm(total=total, desc=stage, unit="条", file=sys.stderr, leave=True)
+        bar.update(done - bar.n)
+        if done >= total:
+            bar.close()
+
+    return update
+
+
+def _assistant(settings):
+    from .service import Assistant
+
+    return Assistant(settings)
+
+
+def cmd_index(args, settings) -> int:
+    assistant = _assistant(settings)
+    report, scan = assistant.reindex(rebuild=args.rebuild, progress=_progress_bar())
+    for name, reason in scan.failed.items():
+        print(f"跳过 / skipped {name}: {reason}（其已入库的条文保留不变）", file=sys.stderr)
+    for name in scan.ignored:
+        print(f"忽略 / ignored {name}: 不支持的文件类型", file=sys.stderr)
+    print(report.summary())
+    return 0
+
+
+def cmd_ask(args, settings) -> int:
+    from .answer import render_text
+
+    history = []
+    if args.history:
+        try:
+            history = json.loads(Path(args.history).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            print(f"无法读取对话历史文件 {args.history}：{exc}", file=sys.stderr)
+            return EXIT_USAGE
+        if not isinstance(history, list):
+            print('对话历史应为 JSON 列表：[{"role": "user", "content": "…"}, …]', file=sys.stderr)
+            return EXIT_USAGE
+    assistant = _assistant(settings)
+    assistant.ensure_index(progress=_progress_bar())
+    answer = assistant.ask(args.question, history)
+    if args.json:
+        print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        print(render_text(answer))
+    return 0
+
+
+def cmd_eval(args, settings) -> int:
+    from .evaluation import format_table, load_items, run_assistant, run_naive_baseline, summarize
+
+    items = load_items(Path(args.file))
+    assistant = _assistant(settings)
+    assistant.ensure_index(progress=_progress_bar())
+    runs = {"policy-qa": run_assistant(assistant, items, args.k)}
+    if args.baseline == "naive":
+        print("正在运行 LangChain 默认检索基线（嵌入全部切块）… / running the naive baseline", file=sys.stderr)
+        runs["langchain-naive"] = run_naive_baseline(assistant, items, args.k)
+    results = {name: summarize(outcomes) for name, outcomes in runs.items()}
+    if args.json:
+        report = {
+            "file": str(args.file), "k": args.k, "results": results,
+            "questions": {name: [{"id": o.item.id, "refused": o.refused, "citation_hit": o.citation_hit,
+                                  "primary_hit": o.primary_hit, "quote_hit": o.quote_hit,
+                                  "retrieval_hit": o.retrieval_hit, "latency_ms": o.latency_ms,
+                                  "labels": o.labels, **o.detail} for o in outcomes]
+                          for name, outcomes in runs.items()},
+        }
+        print(json.dumps(report, ensure_ascii=False, indent=2))
+    else:
+        print(format_table(results, args.k))
+        misses = [o for o in runs["policy-qa"] if (o.item.answerable and not o.primary_hit)
+                  or (not o.item.answerable and not o.refused)]
+        if misses:
+            print("\n未达标的题目 / misses:")
+            for o in misses:
+                print(f"- {o.item.id} {o.item.question} -> {'拒答' if o.refused else '; '.join(o.labels)}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="policy-qa", description="干部政策问答助手：条文引用式回答 / clause-cited policy Q&A")
+    parser.add_argument("-v", "--verbose", action="store_true", help="show progress logs")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("index", help="建立或增量更新索引 / build or update the index")
+    p.add_argument("--rebuild", action="store_true", help="re-embed everything from scratch")
+    p.set_defaults(func=cmd_index)
+
+    p = sub.add_parser("ask", help="提问 / ask a question")
+    p.add_argument("question")
+    p.add_argument("--json", action="store_true", help="print the Answer as JSON")
+    p.add_argument("--history", metavar="FILE", help='JSON list of {"role": "user"|"assistant", "content": str}, oldest first')
+    p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("eval", help="评测 / evaluate on a JSONL question file")
+    p.add_argument("file")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("-k", type=int, default=5, help="depth for retrieval hit@k (default 5)")
+    p.add_argument("--baseline", choices=["naive"], help="also run LangChain's default retrieval")
+    p.set_defaults(func=cmd_eval)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from .config import Settings, SettingsError
+    from .embeddings import EmbeddingError
+    from .evaluation import EvalFileError
+    from .service import QuestionError
+    from .store import IndexUnavailable
+
+    try:
+        settings = Settings.from_env()
+        return args.func(args, settings)
+    except (QuestionError, EvalFileError, SettingsError) as exc:
+        print(f"错误 / error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except (IndexUnavailable, EmbeddingError) as exc:
+        print(f"错误 / error: {exc}", file=sys.stderr)
+        return EXIT_UNAVAILABLE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,90 @@
+"""Fold a follow-up question into the conversation so retrieval sees a standalone question.
+
+Without an LLM this is done by rule: a follow-up ("那事业单位人员呢？", "撤职呢？",
+"如果是乡镇的呢？") either swaps one term of the previous question for a term of the
+same kind (公务员 → 事业单位人员, 警告 → 撤职) or, when nothing can be swapped, is
+appended to the previous question as a refinement.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Iterable
+
+from .lexical import content_words
+
+_LEADING = re.compile(r"^(那对于|那如果|那要是|那么|那|如果是|如果|要是|假如|还有|另外|再问一下|再问|请问|同样|对于)")
+_TRAILING = re.compile(r"(的话)?(呢|的呢|怎么样|怎么办|又如何|如何)?[？?！!。．\s]*$")
+_ENDS_WITH_NE = re.compile(r"呢[？?！!。\s]*$")
+_INTERROGATIVE = re.compile(r"吗|为什么|为何|怎么|怎样|如何|哪些|哪个|哪几|多少|多久|几|是否|能否|能不能|可不可以|有没有|什么")
+_NUMBER_SLOT = re.compile(r"(\d+|[一二三四五六七八九十百两]+)(年|个月|天|日|%)")
+
+# Terms that can stand in for one another in a question: who it is about, which sanction,
+# which grade, which leave. A follow-up naming one of them replaces its sibling.
+SLOT_GROUPS: tuple[tuple[str, ...], ...] = (
+    ("事业单位工作人员", "事业单位人员", "事业单位", "公务员", "公职人员", "乡镇干部", "基层干部", "领导干部",
+     "村干部", "国有企业管理人员", "职工", "干部"),
+    ("警告", "记大过", "记过", "降级", "撤职", "开除", "降低岗位等级"),
+    ("基本称职", "不称职", "称职", "基本合格", "不合格", "合格", "优秀"),
+    ("年休假", "事假", "病假", "寒暑假"),
+    ("平时考核", "专项考核", "定期考核", "年度考核", "聘期考核"),
+)
+
+
+@dataclass(frozen=True)
+class Turn:
+    role: str  # "user" | "assistant"
+    content: str
+
+
+@dataclass(frozen=True)
+class Condensed:
+    text: str  # the standalone question
+    focus: str = ""  # what the follow-up itself asked about; weighted up in retrieval
+
+
+def is_follow_up(question: str) -> bool:
+    """A question that leans on the one before: opens with 那/如果…, ends with 呢, or is a
+    fragment — unless it asks something of its own about at least two things."""
+    q = question.strip()
+    if not q:
+        return False
+    leaning = bool(_LEADING.match(q) or _ENDS_WITH_NE.search(q)) or len(q) <= 6
+    if leaning and _INTERROGATIVE.search(q):
+        return len(content_words(q)) < 2
+    return leaning
+
+
+def condense(question: str, history: Iterable[Turn]) -> Condensed:
+    """The question as it would be asked without the conversation before it."""
+    users = [t.content for t in history if t.role == "user" and t.content.strip()]
+    if not users or not is_follow_up(question):
+        return Condensed(question.strip())
+    previous = condense(users[-1], [Turn("user", u) for u in users[:-1]]).text
+    core = _TRAILING.sub("", _LEADING.sub("", question.strip())).strip("，,。 ")
+    if not core:
+        return Condensed(previous)
+    swapped = _swap_slot(previous, core)
+    return Condensed(swapped if swapped is not None else f"{previous.rstrip('？?。')} {core}", core)
+
+
+def _swap_slot(previous: str, core: str) -> str | None:
+    new_number = _NUMBER_SLOT.search(core)
+    if new_number:
+        for old_number in _NUMBER_SLOT.finditer(previous):
+            if old_number.group(2) == new_number.group(2) and old_number.group() != new_number.group():
+                return previous.replace(old_number.group(), new_number.group(), 1)
+    for group in SLOT_GROUPS:
+        new = _first_term(core, group)
+        old = _first_term(previous, group)
+        if new and old and new not in old:  # 干部 after 乡镇干部 narrows nothing: append instead
+            extra = core.replace(new, "", 1)
+            swapped = previous.replace(old, new, 1)
+            return f"{swapped.rstrip('？?。')} {extra}" if content_words(extra) else swapped
+    return None
+
+
+def _first_term(text: str, group: tuple[str, ...]) -> str | None:
+    """The earliest term of the group in text (longest first at the same place: 不称职 over 称职)."""
+    found = [(text.find(t), -len(t), t) for t in group if t in text]
+    return min(found)[2] if found else None

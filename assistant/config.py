@@ -1,0 +1,74 @@
+"""Settings, read once from the environment (POLICYQA_*); every part receives them explicitly."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from .embeddings import DEFAULT_EMBEDDING
+
+
+class SettingsError(ValueError):
+    pass
+
+
+def _project_home() -> Path:
+    """The checkout this package runs from (editable install), else the working directory."""
+    checkout = Path(__file__).resolve().parent.parent
+    if (checkout / "corpus" / "catalog.toml").exists():
+        return checkout
+    return Path.cwd()
+
+
+def _int(env: dict, name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} 应为整数 / must be an integer, got {raw!r}") from None
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    corpus_dir: Path
+    index_dir: Path
+    data_dir: Path
+    embedding: str = DEFAULT_EMBEDDING
+    reranker: str = ""  # sentence-transformers cross-encoder, by name or path; "" = no rerank
+    chroma_host: str = ""  # set to use a Chroma server instead of the embedded store in index_dir
+    chroma_port: int = 8000
+    collection: str = "policyqa"  # prefix of the Chroma collections this deployment owns
+    max_question_chars: int = 500
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, **overrides) -> "Settings":
+        env = dict(os.environ if env is None else env)
+        home = Path(env.get("POLICYQA_HOME") or _project_home()).resolve()
+        settings = cls(
+            home=home,
+            corpus_dir=Path(env.get("POLICYQA_CORPUS_DIR") or home / "corpus").resolve(),
+            index_dir=Path(env.get("POLICYQA_INDEX_DIR") or home / "index").resolve(),
+            data_dir=Path(env.get("POLICYQA_DATA_DIR") or home / "data").resolve(),
+            embedding=env.get("POLICYQA_EMBEDDING", "").strip() or DEFAULT_EMBEDDING,
+            reranker=env.get("POLICYQA_RERANKER", "").strip(),
+            chroma_host=env.get("POLICYQA_CHROMA_HOST", "").strip(),
+            chroma_port=_int(env, "POLICYQA_CHROMA_PORT", 8000),
+            collection=env.get("POLICYQA_COLLECTION", "").strip() or "policyqa",
+            max_question_chars=_int(env, "POLICYQA_MAX_QUESTION_CHARS", 500),
+        )
+        settings = replace(settings, **overrides)
+        if not settings.collection.replace("-", "").replace("_", "").isalnum() or len(settings.collection) < 3:
+            raise SettingsError("POLICYQA_COLLECTION 只能用字母、数字、-、_，至少 3 个字符 / "
+                                "use at least 3 letters, digits, - or _")
+        return settings
+
+    @property
+    def uses_chroma_server(self) -> bool:
+        return bool(self.chroma_host)
+
+    @property
+    def chroma_location(self) -> str:
+        return f"http://{self.chroma_host}:{self.chroma_port}" if self.chroma_host else str(self.index_dir / "chroma")

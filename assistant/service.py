@@ -1,0 +1,167 @@
+"""The `Assistant`: one loaded model, index and BM25, shared by every front end.
+
+ask(question, history) -> Answer runs the whole pipeline:
+validate -> condense follow-ups -> request check -> hybrid retrieval -> coverage gate ->
+extractive composition.
+"""
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from dataclasses import dataclass, replace
+from typing import Iterable
+
+from .answer import Answer
+from .compose import CANDIDATES, compose, decline
+from .condense import Turn, condense
+from .config import Settings
+from .corpus import CorpusScan, scan_corpus
+from .embeddings import CachedQueries, load_embeddings
+from .evidence import QueryTerms
+from .lexical import set_cache_dir
+from .gate import GateDecision, answers_what_was_asked, check_request, decide
+from .retrieval import HybridRetriever, Retrieval, Snapshot
+from .store import BuildReport, IndexStore, Progress
+
+log = logging.getLogger(__name__)
+
+REFRESH_SECONDS = 2.0  # how often a reader looks whether another process switched the index
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+@dataclass(frozen=True)
+class Trace:
+    answer: Answer
+    retrieval: Retrieval | None  # None when the request was declined before retrieval
+    decision: GateDecision | None
+
+
+class QuestionError(ValueError):
+    """A question that cannot be asked as given (empty, too long, malformed history)."""
+
+
+class Assistant:
+    def __init__(self, settings: Settings, embeddings=None, store: IndexStore | None = None):
+        self.settings = settings
+        self.embeddings = CachedQueries(embeddings or load_embeddings(settings.embedding))
+        self.store = store or IndexStore(settings)
+        self.reranker = None
+        if settings.reranker:
+            from .rerank import CrossEncoderReranker
+
+            self.reranker = CrossEncoderReranker(settings.reranker)
+        self.cache_dir = settings.index_dir / "cache"
+        set_cache_dir(self.cache_dir)
+        self._snapshot: Snapshot | None = None
+        self._checked = 0.0
+        self._load_lock = threading.Lock()
+
+    # ---- index ---------------------------------------------------------------------
+    def reindex(self, rebuild: bool = False, progress: Progress | None = None) -> tuple[BuildReport, CorpusScan]:
+        """Bring the index in line with the corpus folder, then serve the new generation."""
+        scan = scan_corpus(self.settings.corpus_dir)
+        for name, reason in scan.failed.items():
+            log.warning("skipped %s: %s", name, reason)
+        report = self.store.build(scan.clauses, self.embeddings, keep_sources=scan.failed, rebuild=rebuild,
+                                  progress=progress)
+        self._checked = 0.0
+        self.snapshot()
+        return report, scan
+
+    def ensure_index(self, progress: Progress | None = None) -> BuildReport | None:
+        """Build the index if there is none yet (first run)."""
+        if self.store.pointer() is not None:
+            return None
+        log.info("no index yet: building it from %s", self.settings.corpus_dir)
+        return self.reindex(progress=progress)[0]
+
+    def snapshot(self) -> Snapshot:
+        """The generation to read from, reloaded when a build anywhere has switched it."""
+        snap = self._snapshot
+        if snap is not None and time.monotonic() - self._checked < REFRESH_SECONDS:
+            return snap
+        # Readers never wait for a reload: while one thread loads, the others keep the old one.
+        if not self._load_lock.acquire(blocking=snap is None):
+            return snap
+        try:
+            snap = self._snapshot
+            if snap is not None and time.monotonic() - self._checked < REFRESH_SECONDS:
+                return snap
+            try:
+                pointer = self.store.pointer()
+            except Exception as exc:  # a Chroma server that went away: keep serving what is loaded
+                if snap is None:
+                    raise
+                log.warning("cannot read the index pointer, keeping %s: %s", snap.name, exc)
+                pointer = snap.pointer
+            if snap is None or pointer is None or pointer.get("active") != snap.name:
+                snap = Snapshot.load(self.store, self.embeddings.model_id, self.cache_dir)
+                self._snapshot = snap
+                log.info("serving index %s (%d clauses)", snap.name, len(snap.clauses))
+            self._checked = time.monotonic()
+            return snap
+        finally:
+            self._load_lock.release()
+
+    def search(self, query: str, k: int = 10) -> Retrieval:
+        query = self._validated(query)
+        return HybridRetriever(self.snapshot(), self.embeddings, self.reranker).search(query, k)
+
+    def titles(self) -> list[str]:
+        """Documents in the index: the opinion first, then laws, regulations, the rest."""
+        order = {"news report": 0, "opinion": 0, "law": 1, "administrative regulation": 2}
+        clauses = sorted(self.snapshot().clauses, key=lambda c: (order.get(c.kind, 3), c.doc_id))
+        return list(dict.fromkeys(c.cite_title for c in clauses))
+
+    # ---- answering -----------------------------------------------------------------
+    def ask(self, question: str, history: Iterable[Turn | dict] = ()) -> Answer:
+        return self.trace(question, history).answer
+
+    def trace(self, question: str, history: Iterable[Turn | dict] = ()) -> "Trace":
+        """The answer with what led to it (retrieval, gate decision) — for evaluation and hit testing."""
+        started = time.perf_counter()
+        question = self._validated(question)
+        condensed = condense(question, self._turns(history))
+        standalone = condensed.text
+        retrieval, decision = None, None
+        reason = check_request(question)
+        if reason:
+            answer = decline(question, standalone, reason, self.titles())
+        else:
+            retriever = HybridRetriever(self.snapshot(), self.embeddings, self.reranker)
+            retrieval = retriever.search(standalone, CANDIDATES, focus=condensed.focus)
+            terms = QueryTerms(retrieval.tokens, retrieval.idf, retrieval.focus)
+            decision = decide(standalone, retrieval, terms)
+            answer = compose(question, standalone, retrieval, terms) if decision.covered else None
+            if answer is None or not answers_what_was_asked(standalone, answer):
+                answer = decline(question, standalone, "not_covered", self.titles())
+        answer = replace(answer, latency_ms=round((time.perf_counter() - started) * 1000, 1))
+        return Trace(answer, retrieval, decision)
+
+    def _validated(self, question: str) -> str:
+        if not isinstance(question, str):
+            raise QuestionError("问题必须是文字 / the question must be a string")
+        question = _CONTROL.sub("", question).strip()
+        if not question:
+            raise QuestionError("问题不能为空 / the question is empty")
+        limit = self.settings.max_question_chars
+        if len(question) > limit:
+            raise QuestionError(f"问题太长（{len(question)} 字），请控制在 {limit} 字以内 / "
+                                f"the question has {len(question)} characters; the limit is {limit}")
+        return question
+
+    @staticmethod
+    def _turns(history: Iterable[Turn | dict]) -> list[Turn]:
+        turns = []
+        for item in history or ():
+            if isinstance(item, Turn):
+                turns.append(item)
+                continue
+            if not isinstance(item, dict) or item.get("role") not in ("user", "assistant") \
+                    or not isinstance(item.get("content"), str):
+                raise QuestionError('对话历史格式错误：每一项应为 {"role": "user"|"assistant", "content": "…"} / '
+                                    "malformed history item")
+            turns.append(Turn(item["role"], _CONTROL.sub("", item["content"])))
+        return turns

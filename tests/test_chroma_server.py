@@ -1,0 +1,70 @@
+"""Server mode: a real `chroma run` started here, used through HttpClient."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from assistant.service import Assistant
+from assistant.store import IndexUnavailable
+
+from conftest import free_port, make_settings
+
+CHROMA = Path(sys.executable).parent / "chroma"
+
+
+def start_chroma(path: Path, port: int) -> subprocess.Popen:
+    exe = str(CHROMA) if CHROMA.exists() else shutil.which("chroma")
+    proc = subprocess.Popen([exe, "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=1).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            time.sleep(0.3)
+    proc.kill()
+    raise RuntimeError("chroma server did not start")
+
+
+@pytest.fixture()
+def chroma_server(tmp_path):
+    port = free_port()
+    proc = start_chroma(tmp_path / "chroma-data", port)
+    yield port, proc
+    proc.kill()
+    proc.wait()
+
+
+def test_index_and_answer_through_a_chroma_server(tmp_path, small_corpus, embeddings, chroma_server):
+    port, proc = chroma_server
+    settings = make_settings(tmp_path, small_corpus, chroma_host="127.0.0.1", chroma_port=port)
+    assistant = Assistant(settings, embeddings=embeddings)
+    report = assistant.ensure_index()
+    assert report.total > 10
+    assert not (tmp_path / "index" / "chroma").exists()  # nothing written to the embedded store
+
+    # A second app process (same server, fresh client) serves the same generation.
+    reader = Assistant(settings, embeddings=embeddings)
+    answer = reader.ask("应休未休的年休假怎么补偿？")
+    assert not answer.refused and "300%" in answer.citations[0].quote
+    assert reader.snapshot().name == report.collection
+
+    # The server goes away: answers continue from BM25, and say so.
+    proc.kill()
+    proc.wait()
+    degraded = reader.ask("应休未休的年休假怎么补偿？")
+    assert not degraded.refused and "300%" in degraded.citations[0].quote
+    assert any("关键词检索" in note for note in degraded.notes)
+
+
+def test_an_unreachable_server_is_a_clear_error(tmp_path, small_corpus, embeddings):
+    settings = make_settings(tmp_path, small_corpus, chroma_host="127.0.0.1", chroma_port=free_port())
+    with pytest.raises(IndexUnavailable, match="无法连接 Chroma 服务器"):
+        Assistant(settings, embeddings=embeddings)

