@@ -43,14 +43,3 @@ class Answer:
     def from_dict(cls, data: dict) -> "Answer":
         citations = [Citation(**c) for c in data.get("citations", [])]
         return cls(**{**data, "citations": citations})
-
-
-def render_text(answer: Answer) -> str:
-    """Plain text for a terminal: the answer, then where each [n] comes from."""
-    lines = [answer.answer]
-    if answer.citations:
-        lines.append("")
-        lines.append("依据：")
-        for c in answer.citations:
-            lines.append(f"[{c.n}] {c.label} —— {c.status}")
-    return "\n".join(lines)

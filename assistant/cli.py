@@ -47,7 +47,7 @@ def cmd_index(args, settings) -> int:
 
 
 def cmd_ask(args, settings) -> int:
-    from .answer import render_text
+    from .render import answer_plain
 
     history = []
     if args.history:
@@ -65,7 +65,7 @@ def cmd_ask(args, settings) -> int:
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
     else:
-        print(render_text(answer))
+        print(answer_plain(answer))
     return 0
 
 
@@ -101,6 +101,21 @@ def cmd_eval(args, settings) -> int:
     return 0
 
 
+def cmd_feedback_export(args, settings) -> int:
+    from .feedback import FeedbackStore
+
+    if not settings.database.exists():
+        print(f"还没有记录：{settings.database} 不存在 / no records yet", file=sys.stderr)
+        return EXIT_USAGE
+    text = FeedbackStore(settings.database).export_csv(args.table)
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8-sig")  # with BOM: Excel opens it as UTF-8
+        print(f"已导出到 {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="policy-qa", description="干部政策问答助手：条文引用式回答 / clause-cited policy Q&A")
     parser.add_argument("-v", "--verbose", action="store_true", help="show progress logs")
@@ -122,6 +137,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-k", type=int, default=5, help="depth for retrieval hit@k (default 5)")
     p.add_argument("--baseline", choices=["naive"], help="also run LangChain's default retrieval")
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("feedback", help="反馈与提问记录 / feedback and the question log")
+    feedback_sub = p.add_subparsers(dest="feedback_command", required=True)
+    p = feedback_sub.add_parser("export", help="导出 CSV / export as CSV")
+    p.add_argument("--csv", action="store_true", help="CSV format (the only format)")
+    p.add_argument("--table", choices=["feedback", "questions"], default="feedback")
+    p.add_argument("-o", "--output", help="write to FILE instead of stdout")
+    p.set_defaults(func=cmd_feedback_export)
     return parser
 
 

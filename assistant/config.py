@@ -42,6 +42,11 @@ class Settings:
     chroma_port: int = 8000
     collection: str = "policyqa"  # prefix of the Chroma collections this deployment owns
     max_question_chars: int = 500
+    host: str = "127.0.0.1"
+    port: int = 7860
+    admin_token: str = ""  # unset: the knowledge base is read-only
+    db_path: Path | None = None  # questions and feedback; default data_dir/policyqa.sqlite3
+    max_upload_mb: int = 20
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides) -> "Settings":
@@ -58,12 +63,21 @@ class Settings:
             chroma_port=_int(env, "POLICYQA_CHROMA_PORT", 8000),
             collection=env.get("POLICYQA_COLLECTION", "").strip() or "policyqa",
             max_question_chars=_int(env, "POLICYQA_MAX_QUESTION_CHARS", 500),
+            host=env.get("POLICYQA_HOST", "").strip() or "127.0.0.1",
+            port=_int(env, "POLICYQA_PORT", 7860),
+            admin_token=env.get("POLICYQA_ADMIN_TOKEN", "").strip(),
+            db_path=Path(env["POLICYQA_DB"]).resolve() if env.get("POLICYQA_DB") else None,
+            max_upload_mb=_int(env, "POLICYQA_MAX_UPLOAD_MB", 20),
         )
         settings = replace(settings, **overrides)
         if not settings.collection.replace("-", "").replace("_", "").isalnum() or len(settings.collection) < 3:
             raise SettingsError("POLICYQA_COLLECTION 只能用字母、数字、-、_，至少 3 个字符 / "
                                 "use at least 3 letters, digits, - or _")
         return settings
+
+    @property
+    def database(self) -> Path:
+        return self.db_path or self.data_dir / "policyqa.sqlite3"
 
     @property
     def uses_chroma_server(self) -> bool:

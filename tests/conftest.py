@@ -1,6 +1,7 @@
 """Shared fixtures: real embedding model, real Chroma, the shipped corpus indexed once per session."""
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 from pathlib import Path
@@ -49,3 +50,92 @@ def small_corpus(tmp_path) -> Path:
     corpus = tmp_path / "corpus"
     shutil.copytree(DATA / "small_corpus", corpus)
     return corpus
+
+
+class AppServer:
+    """`python app.py` in a subprocess on a free port, as an operator starts it."""
+
+    def __init__(self, tmp: Path, corpus: Path, env: dict[str, str]):
+        import subprocess
+        import sys
+
+        self.tmp, self.corpus = tmp, corpus
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.db = tmp / "data" / "policyqa.sqlite3"
+        self.log_path = tmp / "app.log"
+        self.env = {**os.environ, "POLICYQA_HOME": str(tmp), "POLICYQA_CORPUS_DIR": str(corpus),
+                    "POLICYQA_INDEX_DIR": str(tmp / "index"), "POLICYQA_DATA_DIR": str(tmp / "data"), **env}
+        self._log = open(self.log_path, "w")
+        self.proc = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--port", str(self.port)],
+                                     cwd=tmp, env=self.env, stdout=self._log, stderr=subprocess.STDOUT)
+        self.health_seen: list[dict] = []
+
+    def wait_ready(self, timeout: float = 240) -> None:
+        import time
+
+        import httpx
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"app exited: {self.log_path.read_text()[-2000:]}")
+            try:
+                reply = httpx.get(f"{self.url}/healthz", timeout=2)
+                self.health_seen.append({"status": reply.status_code, **reply.json()})
+                if reply.status_code == 200:
+                    return
+            except (httpx.HTTPError, ValueError):
+                pass
+            time.sleep(0.5)
+        raise RuntimeError(f"app not ready: {self.log_path.read_text()[-2000:]}")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=15)
+        except Exception:
+            self.proc.kill()
+        self._log.close()
+
+
+ADMIN_TOKEN = "test-admin-token"
+
+
+@pytest.fixture(scope="session")
+def app_server(tmp_path_factory):
+    """The app over a copy of the shipped corpus, with an admin token; it builds its own index."""
+    tmp = tmp_path_factory.mktemp("app")
+    corpus = tmp / "corpus"
+    shutil.copytree(CORPUS, corpus)
+    server = AppServer(tmp, corpus, {"POLICYQA_ADMIN_TOKEN": ADMIN_TOKEN})
+    try:
+        server.wait_ready()
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def readonly_server(tmp_path_factory):
+    """The app with no admin token, over the small corpus."""
+    tmp = tmp_path_factory.mktemp("readonly")
+    corpus = tmp / "corpus"
+    shutil.copytree(DATA / "small_corpus", corpus)
+    server = AppServer(tmp, corpus, {"POLICYQA_ADMIN_TOKEN": ""})
+    try:
+        server.wait_ready()
+        yield server
+    finally:
+        server.stop()
+
+
+def make_docx(path: Path, title: str, lines: list[str]) -> Path:
+    import docx
+
+    document = docx.Document()
+    document.add_heading(title, level=0)
+    for line in lines:
+        document.add_paragraph(line)
+    document.save(path)
+    return path

@@ -1,0 +1,158 @@
+"""REST API under /api, and /healthz. Errors are JSON: {"error": {"code", "message"}}, the
+message in Chinese and English, with the status that fits (422 bad question, 401/403
+admin token, 400/413/415 bad upload, 404 unknown document, 503 not ready)."""
+from __future__ import annotations
+
+import hmac
+import logging
+from typing import Literal
+
+from fastapi import APIRouter, Depends, FastAPI, File, Header, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from .app_state import AppState, NotReady
+from .knowledge_base import UploadError
+from .service import QuestionError
+
+log = logging.getLogger(__name__)
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str):
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def error_body(code: str, message: str) -> dict:
+    return {"error": {"code": code, "message": message}}
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    def reply(status: int, code: str, message: str) -> JSONResponse:
+        return JSONResponse(error_body(code, message), status_code=status)
+
+    @app.exception_handler(ApiError)
+    async def _api_error(_: Request, exc: ApiError):
+        return reply(exc.status, exc.code, exc.message)
+
+    @app.exception_handler(QuestionError)
+    async def _question(_: Request, exc: QuestionError):
+        return reply(422, "invalid_question", str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError):
+        fields = "; ".join(f"{'.'.join(str(p) for p in e['loc'][1:])}: {e['msg']}" for e in exc.errors())
+        return reply(422, "invalid_request", f"请求格式错误 / invalid request: {fields}")
+
+    @app.exception_handler(NotReady)
+    async def _not_ready(_: Request, exc: NotReady):
+        return reply(503, "not_ready", str(exc))
+
+    @app.exception_handler(UploadError)
+    async def _upload(_: Request, exc: UploadError):
+        return reply(exc.status, "invalid_upload", str(exc))
+
+
+class Message(BaseModel):
+    role: Literal["user", "assistant"]
+    content: str = Field(max_length=20000)
+
+
+class AskRequest(BaseModel):
+    question: str
+    history: list[Message] = Field(default_factory=list, max_length=50)
+
+
+class SearchRequest(BaseModel):
+    query: str
+    k: int = Field(default=10, ge=1, le=50)
+
+
+class FeedbackRequest(BaseModel):
+    question: str = Field(max_length=5000)
+    answer: str = Field(max_length=50000)
+    citations: list = Field(default_factory=list, max_length=20)
+    rating: Literal[1, -1]
+    comment: str = Field(default="", max_length=2000)
+
+
+def admin_guard(state: AppState):
+    """Bearer token check for knowledge-base changes."""
+
+    def check(authorization: str = Header(default="")) -> None:
+        expected = state.settings.admin_token
+        if not expected:
+            raise ApiError(403, "read_only", "知识库为只读：服务器未设置 POLICYQA_ADMIN_TOKEN / "
+                                             "the knowledge base is read-only: no admin token is configured")
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            raise ApiError(401, "unauthorized", "需要管理员口令：Authorization: Bearer <token> / admin token required")
+        if not hmac.compare_digest(token.strip().encode(), expected.encode()):
+            raise ApiError(403, "forbidden", "管理员口令错误 / wrong admin token")
+
+    return check
+
+
+def hit_json(rank: int, hit) -> dict:
+    c = hit.clause
+    return {
+        "rank": rank, "clause_id": c.id, "doc_id": c.doc_id, "title": c.title, "label": c.label,
+        "status": c.status, "text": c.text, "dense": round(hit.dense, 4), "bm25": round(hit.bm25, 4),
+        "fused": round(hit.fused, 6), "rerank": None if hit.rerank is None else round(hit.rerank, 4),
+    }
+
+
+def build_router(state: AppState) -> APIRouter:
+    router = APIRouter()
+    admin = Depends(admin_guard(state))
+
+    @router.get("/healthz", tags=["health"])
+    def healthz():
+        info = state.health()
+        return JSONResponse(info, status_code=200 if info["ready"] else 503)
+
+    @router.post("/api/ask", tags=["answers"])
+    def ask(body: AskRequest, x_user_id: str = Header(default="")):
+        """The `Answer` for a question and the conversation before it (oldest first)."""
+        answer = state.ask(body.question, [m.model_dump() for m in body.history], "api", x_user_id)
+        return answer.to_dict()
+
+    @router.post("/api/search", tags=["answers"])
+    def search(body: SearchRequest):
+        """Ranked clauses with their dense, BM25 and fused scores (hit testing)."""
+        retrieval = state.require().search(body.query, body.k)
+        return {"query": retrieval.query, "tokens": retrieval.tokens, "degraded": retrieval.degraded,
+                "hits": [hit_json(i, h) for i, h in enumerate(retrieval.hits, 1)]}
+
+    @router.get("/api/documents", tags=["knowledge base"])
+    def documents():
+        kb = state.require_knowledge_base()
+        return {"documents": [row.__dict__ for row in kb.documents()],
+                "read_only": not state.settings.admin_token}
+
+    @router.post("/api/documents", tags=["knowledge base"], status_code=201, dependencies=[admin])
+    async def upload(file: UploadFile = File(...)):
+        kb = state.require_knowledge_base()
+        data = await file.read(state.settings.max_upload_mb * 1024 * 1024 + 1)
+        info, report = await run_in_threadpool(kb.add, file.filename or "", data)
+        return {"document": {"id": info.id, "title": info.title, "file": info.file}, "index": report.summary()}
+
+    @router.delete("/api/documents/{doc_id}", tags=["knowledge base"], dependencies=[admin])
+    def delete(doc_id: str):
+        kb = state.require_knowledge_base()
+        try:
+            report = kb.delete(doc_id)
+        except KeyError:
+            raise ApiError(404, "not_found", f"知识库中没有文档 {doc_id} / no such document") from None
+        return {"deleted": doc_id, "index": report.summary()}
+
+    @router.post("/api/feedback", tags=["feedback"], status_code=201)
+    def feedback(body: FeedbackRequest, x_user_id: str = Header(default="")):
+        feedback_id = state.feedback.add_feedback(body.question, body.answer, body.citations, body.rating,
+                                                  body.comment, channel="api", user_id=x_user_id)
+        return {"id": feedback_id}
+
+    return router

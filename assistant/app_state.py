@@ -1,0 +1,114 @@
+"""What the app process holds: one Assistant (model, index, BM25 loaded once), its
+knowledge-base manager and the feedback store — and whether it is ready yet.
+
+Start-up builds the index in the background when it is missing, so /healthz can answer
+at once; a Chroma server that is not reachable is retried, a wrong setting is reported.
+"""
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+import time
+from typing import Callable, Iterable
+
+from .answer import Answer
+from .config import Settings
+from .embeddings import EmbeddingError
+from .feedback import FeedbackStore
+from .knowledge_base import KnowledgeBase
+from .service import Assistant
+from .store import IndexModelMismatch, IndexUnavailable
+
+log = logging.getLogger(__name__)
+
+RETRY_SECONDS = 10
+
+
+class NotReady(RuntimeError):
+    """The assistant cannot answer yet (index being built) or at all (a setting is wrong)."""
+
+
+class AppState:
+    def __init__(self, settings: Settings, make_assistant: Callable[[Settings], Assistant] = Assistant):
+        self.settings = settings
+        self.feedback = FeedbackStore(settings.database)
+        self._make_assistant = make_assistant
+        self.assistant: Assistant | None = None
+        self.knowledge_base: KnowledgeBase | None = None
+        self.status = "starting"
+        self.error = ""
+        self.ready = threading.Event()
+        self._last_logged = -1
+
+    # ---- start-up ------------------------------------------------------------------
+    def start(self) -> threading.Thread:
+        thread = threading.Thread(target=self._boot, name="policyqa-boot", daemon=True)
+        thread.start()
+        return thread
+
+    def _boot(self) -> None:
+        while True:
+            try:
+                self.status = "正在加载模型 / loading the embedding model"
+                assistant = self.assistant or self._make_assistant(self.settings)
+                self.assistant = assistant
+                self.status = "正在检查索引 / checking the index"
+                report = assistant.ensure_index(progress=self._progress)
+                if report is not None:
+                    log.info("%s", report.summary())
+                snapshot = assistant.snapshot()
+                self.knowledge_base = KnowledgeBase(assistant)
+                self.status, self.error = "ready", ""
+                log.info("ready: index %s, %d clauses, model %s", snapshot.name, len(snapshot.clauses),
+                         assistant.embeddings.model_id)
+                self.ready.set()
+                return
+            except (IndexModelMismatch, EmbeddingError) as exc:  # needs an operator, not a retry
+                self.status, self.error = "error", str(exc)
+                log.error("cannot serve: %s", exc)
+                return
+            except IndexUnavailable as exc:
+                self.status, self.error = "waiting", str(exc)
+                log.warning("%s — retrying in %d s", exc, RETRY_SECONDS)
+                time.sleep(RETRY_SECONDS)
+
+    def _progress(self, stage: str, done: int, total: int) -> None:
+        self.status = f"正在建立索引 / building the index: {stage} {done}/{total}"
+        decile = done * 10 // max(total, 1)
+        if decile != self._last_logged:
+            self._last_logged = decile
+            log.info("index build: %s %d/%d", stage, done, total)
+
+    # ---- serving -------------------------------------------------------------------
+    def health(self) -> dict:
+        info = {"ready": self.ready.is_set(), "status": self.status}
+        if self.error:
+            info["error"] = self.error
+        if self.ready.is_set() and self.assistant is not None:
+            snap = self.assistant.snapshot()
+            info.update(index=snap.name, clauses=len(snap.clauses), model=self.assistant.embeddings.model_id,
+                        chroma=self.settings.chroma_location)
+        return info
+
+    def require(self) -> Assistant:
+        if not self.ready.is_set() or self.assistant is None:
+            detail = self.error or self.status
+            raise NotReady(f"助手尚未就绪（{detail}），请稍后再试 / the assistant is not ready yet")
+        return self.assistant
+
+    def require_knowledge_base(self) -> KnowledgeBase:
+        self.require()
+        assert self.knowledge_base is not None
+        return self.knowledge_base
+
+    def ask(self, question: str, history: Iterable = (), channel: str = "api", user_id: str = "") -> Answer:
+        answer = self.require().ask(question, history)
+        self.log(answer, channel, user_id)
+        return answer
+
+    def log(self, answer: Answer, channel: str, user_id: str = "") -> None:
+        try:
+            self.feedback.log_question(answer, channel, user_id)
+        except sqlite3.Error as exc:  # the log is a record, never a reason to fail an answer
+            log.warning("could not log the question: %s", exc)

@@ -1,0 +1,124 @@
+"""Questions asked and feedback given, in SQLite under data/ — no personal data beyond a
+salted hash of the channel's user id."""
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import secrets
+import sqlite3
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from .answer import Answer
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS questions (
+    id INTEGER PRIMARY KEY,
+    asked_at TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    user_hash TEXT NOT NULL,
+    question TEXT NOT NULL,
+    refused INTEGER NOT NULL,
+    labels TEXT NOT NULL,
+    mode TEXT NOT NULL,
+    latency_ms REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS feedback (
+    id INTEGER PRIMARY KEY,
+    given_at TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    user_hash TEXT NOT NULL,
+    question TEXT NOT NULL,
+    answer TEXT NOT NULL,
+    citations TEXT NOT NULL,
+    rating INTEGER NOT NULL CHECK (rating IN (1, -1)),
+    comment TEXT NOT NULL
+);
+"""
+EXPORTS = {"feedback": "given_at", "questions": "asked_at"}
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S%z")
+
+
+class FeedbackStore:
+    def __init__(self, path: Path):
+        self.path = path
+        self._lock = threading.Lock()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._salt = self._load_salt(path.parent / ".user-hash-salt")
+        with self._connect() as db:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.executescript(_SCHEMA)
+
+    @staticmethod
+    def _load_salt(path: Path) -> str:
+        """A random salt kept beside the database, so user hashes cannot be reversed by lookup."""
+        if not path.exists():
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(secrets.token_hex(16), encoding="utf-8")
+            tmp.replace(path)
+        return path.read_text(encoding="utf-8").strip()
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        # One short transaction per write: a row is stored whole or not at all.
+        db = sqlite3.connect(self.path, timeout=10)
+        try:
+            with db:
+                yield db
+        finally:
+            db.close()
+
+    def user_hash(self, user_id: str) -> str:
+        if not user_id:
+            return ""
+        return hashlib.sha256(f"{self._salt}:{user_id}".encode()).hexdigest()[:16]
+
+    def log_question(self, answer: Answer, channel: str, user_id: str = "") -> None:
+        with self._lock, self._connect() as db:
+            db.execute(
+                "INSERT INTO questions (asked_at, channel, user_hash, question, refused, labels, mode, latency_ms)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (_now(), channel, self.user_hash(user_id), answer.question, int(answer.refused),
+                 json.dumps([c.label for c in answer.citations], ensure_ascii=False), answer.mode, answer.latency_ms),
+            )
+
+    def add_feedback(self, question: str, answer: str, citations: list, rating: int, comment: str = "",
+                     channel: str = "web", user_id: str = "") -> int:
+        if rating not in (1, -1):
+            raise ValueError("rating must be 1 or -1")
+        with self._lock, self._connect() as db:
+            cursor = db.execute(
+                "INSERT INTO feedback (given_at, channel, user_hash, question, answer, citations, rating, comment)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (_now(), channel, self.user_hash(user_id), question, answer,
+                 json.dumps(citations, ensure_ascii=False), rating, comment),
+            )
+            return int(cursor.lastrowid)
+
+    def set_comment(self, feedback_id: int, comment: str) -> None:
+        with self._lock, self._connect() as db:
+            db.execute("UPDATE feedback SET comment = ? WHERE id = ?", (comment, feedback_id))
+
+    def rows(self, table: str) -> tuple[list[str], list[tuple]]:
+        """Column names and rows of `feedback` or `questions`, oldest first."""
+        if table not in EXPORTS:
+            raise ValueError(f"unknown table {table!r}")
+        with self._connect() as db:
+            cursor = db.execute(f"SELECT * FROM {table} ORDER BY id")
+            return [d[0] for d in cursor.description], cursor.fetchall()
+
+    def export_csv(self, table: str = "feedback") -> str:
+        columns, rows = self.rows(table)
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(columns)
+        writer.writerows(rows)
+        return out.getvalue()

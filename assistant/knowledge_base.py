@@ -1,0 +1,101 @@
+"""Knowledge-base management behind the web UI and the REST API: list, upload, delete.
+
+An upload is parsed in a scratch folder first; only a file that loads and yields clauses
+is moved into the corpus (atomically) and indexed, so a bad file changes nothing.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from .catalog import DocInfo, load_catalog
+from .corpus import read_document
+from .loaders import SUPPORTED_SUFFIXES, LoadError
+from .service import Assistant
+from .store import BuildReport, Progress
+
+
+class UploadError(ValueError):
+    """An upload that is refused; `status` is the HTTP status that says why."""
+
+    def __init__(self, message: str, status: int):
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class DocumentRow:
+    id: str
+    title: str
+    kind: str
+    status: str
+    date: str
+    clauses: int
+    file: str
+    catalogued: bool
+
+
+class KnowledgeBase:
+    def __init__(self, assistant: Assistant):
+        self.assistant = assistant
+        self.settings = assistant.settings
+        self._lock = threading.Lock()
+
+    def documents(self) -> list[DocumentRow]:
+        """What the index holds now, one row per document, with catalog details where known."""
+        catalog = load_catalog(self.settings.corpus_dir)
+        counts: dict[str, int] = {}
+        first: dict[str, object] = {}
+        for clause in self.assistant.snapshot().clauses:
+            counts[clause.doc_id] = counts.get(clause.doc_id, 0) + 1
+            first.setdefault(clause.doc_id, clause)
+        rows = []
+        for doc_id, clause in first.items():
+            info: DocInfo | None = catalog.get(clause.source)
+            rows.append(DocumentRow(
+                id=doc_id, title=clause.title, kind=(info.kind_name if info else "未登记"), status=clause.status,
+                date=info.date if info else "", clauses=counts[doc_id], file=clause.source,
+                catalogued=info is not None,
+            ))
+        order = {"新闻报道": 0, "意见": 0, "法律": 1, "行政法规": 2}
+        return sorted(rows, key=lambda r: (order.get(r.kind, 3), r.id))
+
+    def add(self, filename: str, data: bytes, progress: Progress | None = None) -> tuple[DocInfo, BuildReport]:
+        name = Path(filename or "").name
+        suffix = Path(name).suffix.lower()
+        if suffix not in SUPPORTED_SUFFIXES:
+            raise UploadError(f"不支持的文件类型 {suffix or '（无扩展名）'}，支持 {' '.join(SUPPORTED_SUFFIXES)} / "
+                              f"unsupported file type", 415)
+        if name.startswith("."):
+            raise UploadError("文件名不能以“.”开头 / the file name must not start with a dot", 400)
+        limit = self.settings.max_upload_mb * 1024 * 1024
+        if len(data) > limit:
+            raise UploadError(f"文件超过 {self.settings.max_upload_mb} MB / file larger than the limit", 413)
+        with self._lock:
+            catalog = load_catalog(self.settings.corpus_dir)
+            with tempfile.TemporaryDirectory() as scratch:
+                trial = Path(scratch) / name
+                trial.write_bytes(data)
+                try:
+                    info, _ = read_document(trial, catalog)
+                except LoadError as exc:
+                    raise UploadError(str(exc), 400) from exc
+            target = self.settings.corpus_dir / name
+            partial = self.settings.corpus_dir / f".{name}.uploading"
+            partial.write_bytes(data)
+            os.replace(partial, target)
+            report, _ = self.assistant.reindex(progress=progress)
+            return info, report
+
+    def delete(self, doc_id: str, progress: Progress | None = None) -> BuildReport:
+        with self._lock:
+            sources = {c.source for c in self.assistant.snapshot().clauses if c.doc_id == doc_id}
+            if not sources:
+                raise KeyError(doc_id)
+            for source in sources:
+                (self.settings.corpus_dir / source).unlink(missing_ok=True)
+            report, _ = self.assistant.reindex(progress=progress)
+            return report

@@ -1,0 +1,117 @@
+"""An OpenAI-compatible chat endpoint, so existing chat clients and bot frameworks can use
+the assistant unchanged: messages in, the answer with its sources as text out.
+
+The last user message is the question and earlier user/assistant messages the
+conversation; system messages are ignored — a client cannot change the assistant's rules.
+`stream: true` is answered with server-sent events; the citations (as a `citations`
+field) come with the last chunk.
+"""
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from typing import Iterator
+
+from fastapi import APIRouter
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from .answer import Answer
+from .api import ApiError
+from .app_state import AppState
+from .render import answer_plain
+
+MODEL_NAME = "policy-qa"
+
+
+class ChatMessage(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    role: str
+    content: str | list | None = None
+
+
+class ChatRequest(BaseModel):
+    model_config = ConfigDict(extra="allow")  # temperature, max_tokens …: accepted, not needed
+    model: str = MODEL_NAME
+    messages: list[ChatMessage] = Field(min_length=1, max_length=100)
+    stream: bool = False
+    user: str = ""
+
+
+def text_of(message: ChatMessage) -> str:
+    if isinstance(message.content, str):
+        return message.content
+    if isinstance(message.content, list):  # content parts: keep the text ones
+        return "".join(p.get("text", "") for p in message.content if isinstance(p, dict))
+    return ""
+
+
+def split_conversation(messages: list[ChatMessage]) -> tuple[str, list[dict]]:
+    turns = [{"role": m.role, "content": text_of(m)} for m in messages if m.role in ("user", "assistant")]
+    if not turns or turns[-1]["role"] != "user":
+        raise ApiError(422, "invalid_request", "最后一条消息应来自用户 / the last message must be from the user")
+    return turns[-1]["content"], turns[:-1]
+
+
+def citations_json(answer: Answer) -> list[dict]:
+    return [{"n": c.n, "label": c.label, "status": c.status, "quote": c.quote, "lead_in": c.lead_in}
+            for c in answer.citations]
+
+
+def completion(answer: Answer, model: str) -> dict:
+    text = answer_plain(answer)
+    return {
+        "id": f"chatcmpl-{uuid.uuid4().hex[:24]}",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": len(answer.question), "completion_tokens": len(text),
+                  "total_tokens": len(answer.question) + len(text)},
+        "citations": citations_json(answer),
+        "refused": answer.refused,
+    }
+
+
+def sse(payload: dict | str) -> str:
+    data = payload if isinstance(payload, str) else json.dumps(payload, ensure_ascii=False)
+    return f"data: {data}\n\n"
+
+
+def stream_chunks(pieces: Iterator[str], model: str, finish: dict) -> Iterator[str]:
+    """Server-sent chat.completion.chunk events: role, the text piece by piece, then `finish`."""
+    chunk_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
+    created = int(time.time())
+
+    def chunk(delta: dict, finish_reason=None, **extra) -> str:
+        return sse({"id": chunk_id, "object": "chat.completion.chunk", "created": created, "model": model,
+                    "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}], **extra})
+
+    yield chunk({"role": "assistant", "content": ""})
+    for piece in pieces:
+        if piece:
+            yield chunk({"content": piece})
+    yield chunk({}, "stop", **finish)
+    yield sse("[DONE]")
+
+
+def build_router(state: AppState) -> APIRouter:
+    router = APIRouter(prefix="/v1", tags=["OpenAI-compatible"])
+
+    @router.get("/models")
+    def models():
+        return {"object": "list", "data": [{"id": MODEL_NAME, "object": "model", "owned_by": "policy-qa"}]}
+
+    @router.post("/chat/completions")
+    def chat(body: ChatRequest):
+        question, history = split_conversation(body.messages)
+        answer = state.ask(question, history, "openai", body.user)
+        if not body.stream:
+            return completion(answer, body.model)
+        text = answer_plain(answer)
+        pieces = iter(text.splitlines(keepends=True))
+        finish = {"citations": citations_json(answer), "refused": answer.refused}
+        return StreamingResponse(stream_chunks(pieces, body.model, finish), media_type="text/event-stream")
+
+    return router

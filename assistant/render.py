@@ -1,0 +1,53 @@
+"""Ways to show an `Answer`: HTML for the web chat, plain text for chat clients."""
+from __future__ import annotations
+
+import html
+import re
+
+from .answer import Answer, Citation
+
+_MARKER = re.compile(r"\[(\d+)\]")
+
+
+def clause_html(c: Citation) -> str:
+    """The whole clause, with the quoted sentences (and a 项's lead-in) highlighted."""
+    text = c.text
+    marks: list[tuple[int, int, str]] = []
+    q = text.find(c.quote)
+    if q >= 0:
+        marks.append((q, q + len(c.quote), "quote"))
+    if c.lead_in:
+        li = text.find(c.lead_in)
+        if 0 <= li and (q < 0 or li + len(c.lead_in) <= q):
+            marks.append((li, li + len(c.lead_in), "lead-in"))
+    out, pos = [], 0
+    for start, end, cls in sorted(marks):
+        out.append(html.escape(text[pos:start]))
+        out.append(f'<mark class="{cls}">{html.escape(text[start:end])}</mark>')
+        pos = end
+    out.append(html.escape(text[pos:]))
+    return "".join(out).replace("\n\n", "<br>").replace("\n", "<br>")
+
+
+def answer_html(answer: Answer) -> str:
+    body = html.escape(answer.answer).replace("\n", "<br>")
+    body = _MARKER.sub(r"<sup>[\1]</sup>", body)
+    if not answer.citations:
+        return f'<div class="answer">{body}</div>'
+    parts = [f'<div class="answer">{body}</div>', '<div class="citations">']
+    for c in answer.citations:
+        parts.append(
+            f'<details class="citation"><summary>[{c.n}] {html.escape(c.label)} · '
+            f'<span class="status">{html.escape(c.status)}</span></summary>'
+            f'<div class="clause">{clause_html(c)}</div></details>'
+        )
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def answer_plain(answer: Answer) -> str:
+    """Answer text followed by its sources, for clients that show plain text."""
+    if not answer.citations:
+        return answer.answer
+    sources = "\n".join(f"[{c.n}] {c.label}（{c.status}）" for c in answer.citations)
+    return f"{answer.answer}\n\n依据：\n{sources}"

@@ -1,0 +1,57 @@
+"""One process: web UI at /, REST API under /api, OpenAI-compatible API under /v1,
+health at /healthz — sharing one loaded Assistant."""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+from contextlib import asynccontextmanager
+
+# Gradio contacts outside hosts at import unless told not to; deployments are offline.
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+from fastapi import FastAPI  # noqa: E402
+
+from . import __version__, api, openai_api  # noqa: E402
+from .app_state import AppState  # noqa: E402
+from .config import Settings  # noqa: E402
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None, state: AppState | None = None) -> FastAPI:
+    import gradio as gr
+
+    from .webui import CSS, build_ui
+
+    settings = settings or Settings.from_env()
+    state = state or AppState(settings)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI):
+        state.start()
+        yield
+
+    app = FastAPI(title="干部政策问答助手 API", version=__version__, lifespan=lifespan,
+                  description="Clause-cited answers from the policy corpus. Errors: {\"error\": {\"code\", \"message\"}}.")
+    app.state.policyqa = state
+    api.install_error_handlers(app)
+    app.include_router(api.build_router(state))
+    app.include_router(openai_api.build_router(state))
+    # Mounted last: the routes above take precedence over the UI at "/".
+    return gr.mount_gradio_app(app, build_ui(state), path="/", css=CSS, footer_links=[],
+                               max_file_size=f"{settings.max_upload_mb}mb")
+
+
+def main(argv: list[str] | None = None) -> None:
+    settings = Settings.from_env()
+    parser = argparse.ArgumentParser(description="干部政策问答助手：网页、REST API、微信回调")
+    parser.add_argument("--host", default=settings.host, help=f"listen address (POLICYQA_HOST, default {settings.host})")
+    parser.add_argument("--port", type=int, default=settings.port, help=f"port (POLICYQA_PORT, default {settings.port})")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    import uvicorn
+
+    log.info("policy-qa on http://%s:%d (corpus %s, index %s)", args.host, args.port, settings.corpus_dir,
+             settings.chroma_location)
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")

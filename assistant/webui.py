@@ -1,0 +1,181 @@
+"""The web UI (gradio), in Chinese: 问答 for cadres, 知识库 for trainers and admins."""
+from __future__ import annotations
+
+import hmac
+import html
+import logging
+from pathlib import Path
+
+import gradio as gr
+
+from .answer import Answer
+from .app_state import AppState, NotReady
+from .knowledge_base import UploadError
+from .loaders import SUPPORTED_SUFFIXES
+from .render import answer_html
+from .service import QuestionError
+
+log = logging.getLogger(__name__)
+
+EXAMPLES = [
+    "乡镇干部的经济待遇比县级机关高多少？",
+    "干部个人可以主动申请容错吗？",
+    "实绩特别突出的干部能不能破格提拔？",
+    "工作满10年的职工年休假有几天？",
+]
+CSS = """
+.citation summary { cursor: pointer; font-weight: 600; }
+.citation .status { font-weight: 400; color: #666; }
+.citation .clause { padding: 6px 10px; border-left: 3px solid #c33; margin: 4px 0 8px; line-height: 1.7; }
+mark.quote { background: #ffe58f; }
+mark.lead-in { background: #f0f0f0; }
+"""
+DOC_HEADERS = ["文档", "类别", "状态", "日期", "条文数", "文件", "编号"]
+HIT_HEADERS = ["排名", "条文", "稠密", "BM25", "融合", "重排", "原文摘录"]
+
+
+def _history(answers: list[dict]) -> list[dict]:
+    """The conversation so far, as the assistant reads it (question and plain answer text)."""
+    turns = []
+    for a in answers:
+        turns += [{"role": "user", "content": a["question"]}, {"role": "assistant", "content": a["answer"]}]
+    return turns
+
+
+def build_ui(state: AppState) -> gr.Blocks:
+    read_only = not state.settings.admin_token
+
+    def respond(message: str, chat: list, answers: list, request: gr.Request):
+        chat, answers = list(chat or []), list(answers or [])
+        try:
+            answer = state.ask(message, _history(answers), "web", getattr(request, "session_hash", "") or "")
+        except (QuestionError, NotReady) as exc:
+            gr.Warning(str(exc))
+            return message, chat, answers
+        chat += [{"role": "user", "content": html.escape(answer.question)},
+                 {"role": "assistant", "content": answer_html(answer)}]
+        answers.append(answer.to_dict())
+        return "", chat, answers
+
+    def rate(answers: list, data: gr.LikeData):
+        index = data.index[0] if isinstance(data.index, (list, tuple)) else data.index
+        position = index // 2  # user and assistant messages alternate
+        if not answers or position >= len(answers) or data.liked not in (True, False):
+            return None, gr.update(visible=False), ""
+        answer = Answer.from_dict(answers[position])
+        feedback_id = state.feedback.add_feedback(
+            answer.question, answer.answer, [c.label for c in answer.citations], 1 if data.liked else -1,
+            channel="web")
+        return feedback_id, gr.update(visible=True), "已记录您的评价，可补充说明。"
+
+    def add_comment(feedback_id, comment: str):
+        if feedback_id is None or not comment.strip():
+            return gr.update(), "请先对一条回答点赞或点踩，再填写意见。"
+        state.feedback.set_comment(int(feedback_id), comment.strip()[:2000])
+        return gr.update(value=""), "意见已提交，谢谢。"
+
+    def document_rows():
+        try:
+            rows = state.require_knowledge_base().documents()
+        except NotReady as exc:
+            return [], gr.update(choices=[]), str(exc)
+        table = [[r.title, r.kind, r.status, r.date, r.clauses, r.file, r.id] for r in rows]
+        choices = [(f"{r.title}（{r.file}）", r.id) for r in rows]
+        return table, gr.update(choices=choices, value=None), f"知识库共 {len(rows)} 个文档。"
+
+    def check_token(token: str) -> None:
+        if read_only:
+            raise gr.Error("知识库为只读：服务器未设置 POLICYQA_ADMIN_TOKEN。")
+        if not hmac.compare_digest((token or "").encode(), state.settings.admin_token.encode()):
+            raise gr.Error("管理员口令错误。")
+
+    def upload(file_path, token: str, progress=gr.Progress()):
+        check_token(token)
+        if not file_path:
+            raise gr.Error("请先选择要上传的文件。")
+        path = Path(file_path)
+        try:
+            info, report = state.require_knowledge_base().add(
+                path.name, path.read_bytes(), progress=lambda stage, done, total: progress((done, total), desc=stage))
+        except (UploadError, NotReady) as exc:
+            raise gr.Error(str(exc)) from None
+        return *document_rows(), f"已上传《{info.title}》。{report.summary()}"
+
+    def delete(doc_id, token: str, progress=gr.Progress()):
+        check_token(token)
+        if not doc_id:
+            raise gr.Error("请先选择要删除的文档。")
+        try:
+            report = state.require_knowledge_base().delete(
+                doc_id, progress=lambda stage, done, total: progress((done, total), desc=stage))
+        except KeyError:
+            raise gr.Error("知识库中没有这个文档。") from None
+        return *document_rows(), f"已删除。{report.summary()}"
+
+    def hit_test(query: str):
+        try:
+            retrieval = state.require().search(query, 10)
+        except (QuestionError, NotReady) as exc:
+            raise gr.Error(str(exc)) from None
+        return [[i, h.clause.label, round(h.dense, 3), round(h.bm25, 2), round(h.fused, 4),
+                 "" if h.rerank is None else round(h.rerank, 3), h.clause.text[:120]]
+                for i, h in enumerate(retrieval.hits, 1)]
+
+    with gr.Blocks(title="干部政策问答助手") as ui:
+        gr.Markdown("## 干部政策问答助手\n依据知识库中的政策文件作答，每条回答都注明出处（文件、条款、原文）。"
+                    "知识库没有规定的问题，会直接告知。")
+        with gr.Tab("问答", id="chat"):
+            chatbot = gr.Chatbot(label="对话", elem_id="chatbot", height=520)
+            answers = gr.State([])
+            with gr.Row():
+                question = gr.Textbox(show_label=False, placeholder="请输入问题，例如：干部个人可以主动申请容错吗？",
+                                      elem_id="question", scale=8, max_lines=4)
+                send = gr.Button("提问", variant="primary", elem_id="ask", scale=1)
+            gr.Markdown("示例问题（点击即问）：")
+            with gr.Row():
+                example_buttons = [gr.Button(text, size="sm", elem_classes=["example"]) for text in EXAMPLES]
+            new_chat = gr.Button("开始新对话", size="sm")
+            feedback_id = gr.State(None)
+            feedback_note = gr.Markdown(elem_id="feedback-note")
+            with gr.Row(visible=False) as comment_row:
+                comment = gr.Textbox(label="补充意见（可选）", elem_id="comment", scale=8)
+                comment_send = gr.Button("提交意见", elem_id="comment-send", scale=1)
+
+        with gr.Tab("知识库", id="kb"):
+            notice = ("**知识库为只读**：服务器未设置 `POLICYQA_ADMIN_TOKEN`，不能上传或删除文档；列表和命中测试照常可用。"
+                      if read_only else "上传或删除文档需要管理员口令。上传后自动增量更新索引。")
+            gr.Markdown(notice, elem_id="kb-notice")
+            docs_table = gr.Dataframe(headers=DOC_HEADERS, interactive=False, elem_id="documents", wrap=True)
+            docs_status = gr.Markdown()
+            refresh = gr.Button("刷新列表", size="sm")
+            with gr.Group(visible=not read_only):
+                token = gr.Textbox(label="管理员口令", type="password", elem_id="admin-token")
+                with gr.Row():
+                    upload_file = gr.File(label="上传文档（" + " ".join(SUPPORTED_SUFFIXES) + "）",
+                                          file_types=list(SUPPORTED_SUFFIXES), type="filepath", elem_id="upload")
+                    upload_button = gr.Button("上传并更新索引", variant="primary", elem_id="upload-button")
+                with gr.Row():
+                    delete_choice = gr.Dropdown(label="选择要删除的文档", choices=[], elem_id="delete-choice")
+                    delete_button = gr.Button("删除文档", variant="stop", elem_id="delete-button")
+            kb_result = gr.Markdown(elem_id="kb-result")
+            gr.Markdown("### 命中测试\n输入查询，查看排序后的条文及其稠密、BM25 和融合得分。")
+            with gr.Row():
+                hit_query = gr.Textbox(show_label=False, placeholder="例如：容错正面清单", elem_id="hit-query", scale=8)
+                hit_button = gr.Button("检索", elem_id="hit-button", scale=1)
+            hits_table = gr.Dataframe(headers=HIT_HEADERS, interactive=False, elem_id="hits", wrap=True)
+
+        send.click(respond, [question, chatbot, answers], [question, chatbot, answers])
+        question.submit(respond, [question, chatbot, answers], [question, chatbot, answers])
+        for button, text in zip(example_buttons, EXAMPLES):
+            button.click(respond, [gr.State(text), chatbot, answers], [question, chatbot, answers])
+        new_chat.click(lambda: ([], [], None, gr.update(visible=False), ""), None,
+                       [chatbot, answers, feedback_id, comment_row, feedback_note])
+        chatbot.like(rate, [answers], [feedback_id, comment_row, feedback_note])
+        comment_send.click(add_comment, [feedback_id, comment], [comment, feedback_note])
+        refresh.click(document_rows, None, [docs_table, delete_choice, docs_status])
+        upload_button.click(upload, [upload_file, token], [docs_table, delete_choice, docs_status, kb_result])
+        delete_button.click(delete, [delete_choice, token], [docs_table, delete_choice, docs_status, kb_result])
+        hit_button.click(hit_test, [hit_query], [hits_table])
+        hit_query.submit(hit_test, [hit_query], [hits_table])
+        ui.load(document_rows, None, [docs_table, delete_choice, docs_status])
+    return ui

@@ -1,0 +1,144 @@
+"""The web UI in a real browser: Debian's Chromium driven by Playwright, no network."""
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from conftest import ADMIN_TOKEN, ROOT, make_docx
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = ROOT / "test-artifacts"
+LOCAL = ("http://127.0.0.1", "http://localhost", "data:", "blob:", "about:")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Debian's chromium is not installed (apt-get install chromium); .ci/run installs it")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        yield browser
+        browser.close()
+
+
+@pytest.fixture()
+def outside_requests():
+    return []
+
+
+@pytest.fixture()
+def page(browser, outside_requests):
+    context = browser.new_context(viewport={"width": 1280, "height": 1000}, locale="zh-CN")
+    page = context.new_page()
+
+    def guard(route):
+        if route.request.url.startswith(LOCAL):
+            route.continue_()
+        else:  # the page must work on an offline intranet: nothing may come from outside
+            outside_requests.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", guard)
+    yield page
+    context.close()
+
+
+def open_app(page, url):
+    page.goto(url)
+    page.wait_for_selector("#question textarea", timeout=60000)
+
+
+def ask(page, question: str, answers_before: int):
+    page.fill("#question textarea", question)
+    page.click("#ask")
+    return wait_for_answer(page, answers_before)
+
+
+def wait_for_answer(page, answers_before: int):
+    page.wait_for_function(
+        "n => document.querySelectorAll('#chatbot .answer').length > n", arg=answers_before, timeout=60000)
+    return page.locator("#chatbot .answer").nth(answers_before)
+
+
+def test_ask_and_see_the_clause(page, app_server, outside_requests):
+    open_app(page, app_server.url)
+    answer = ask(page, "乡镇干部的经济待遇比县级机关高多少？", 0)
+    assert "高于县级机关同职级干部20%以上" in answer.inner_text()
+    citation = page.locator("#chatbot details.citation").first
+    assert "《意见》（新闻报道）·严格约束关爱激励相结合·第7段" in citation.locator("summary").inner_text()
+    citation.locator("summary").click()
+    mark = citation.locator("mark.quote")
+    mark.wait_for(state="visible")
+    assert "乡镇干部经济待遇一般高于县级机关同职级干部20%以上" in mark.inner_text()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "chat-answer.png"), full_page=True)
+    assert outside_requests == []
+
+
+def test_click_an_example(page, app_server):
+    open_app(page, app_server.url)
+    page.get_by_role("button", name="干部个人可以主动申请容错吗？").click()
+    answer = wait_for_answer(page, 0)
+    assert "干部个人和所在单位亦可主动提出申请" in answer.inner_text()
+
+
+def test_a_follow_up_uses_the_previous_turn(page, app_server):
+    open_app(page, app_server.url)
+    ask(page, "公务员定期考核结果分为几个等次？", 0)
+    second = ask(page, "那事业单位人员呢？", 1)
+    assert "优秀、合格、基本合格和不合格" in second.inner_text()
+
+
+def test_rate_an_answer_and_find_it_in_the_store(page, app_server):
+    open_app(page, app_server.url)
+    ask(page, "什么是无会日制度？", 0)
+    # The thumbs-up button is labelled by the page's locale: 赞 in Chinese, Like in English.
+    page.locator("#chatbot button[aria-label='赞'], #chatbot button[aria-label='Like']").last.click()
+    page.wait_for_selector("#comment textarea", timeout=30000)
+    page.fill("#comment textarea", "回答清楚，引用准确")
+    page.click("#comment-send")
+    page.wait_for_function("() => document.querySelector('#feedback-note').innerText.includes('意见已提交')",
+                           timeout=30000)
+    with sqlite3.connect(app_server.db) as db:
+        rows = db.execute("SELECT rating, comment, question, channel FROM feedback WHERE comment = ?",
+                          ("回答清楚，引用准确",)).fetchall()
+    assert rows == [(1, "回答清楚，引用准确", "什么是无会日制度？", "web")]
+
+
+def test_admin_uploads_a_docx_and_finds_it_by_hit_testing(page, app_server, tmp_path):
+    doc = make_docx(tmp_path / "wuhuiri.docx", "基层减负工作细则",
+                    ["第一条 为切实减轻基层负担，制定本细则。", "第二条 每周三为乡镇（街道）“无会日”，当天原则上不召开会议、不安排督查检查。"])
+    open_app(page, app_server.url)
+    page.get_by_role("tab", name="知识库").click()
+    page.wait_for_selector("#documents", timeout=30000)
+    page.fill("#admin-token input", ADMIN_TOKEN)
+    page.set_input_files("#upload input[type=file]", str(doc))
+    page.wait_for_function("() => document.querySelector('#upload').innerText.includes('wuhuiri.docx')", timeout=30000)
+    page.click("#upload-button")
+    page.wait_for_function("() => document.querySelector('#kb-result').innerText.includes('已上传')", timeout=120000)
+    assert "基层减负工作细则" in page.inner_text("#kb-result")
+    assert (app_server.corpus / "wuhuiri.docx").exists()
+    page.fill("#hit-query textarea", "每周三无会日不召开会议")
+    page.click("#hit-button")
+    page.wait_for_function("() => document.querySelector('#hits').innerText.includes('基层减负工作细则')", timeout=30000)
+    labels = [line for line in page.inner_text("#hits").splitlines() if line.startswith("《")]
+    assert labels[0] == "《基层减负工作细则》第二条"  # ranked first
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "knowledge-base.png"), full_page=True)
+
+
+def test_without_an_admin_token_the_knowledge_base_is_read_only(page, readonly_server):
+    open_app(page, readonly_server.url)
+    page.get_by_role("tab", name="知识库").click()
+    notice = page.locator("#kb-notice")
+    notice.wait_for(state="visible")
+    assert "知识库为只读" in notice.inner_text() and "POLICYQA_ADMIN_TOKEN" in notice.inner_text()
+    assert page.locator("#upload-button").count() == 0 or not page.locator("#upload-button").is_visible()
+    page.wait_for_function("() => document.querySelector('#documents').innerText.includes('职工带薪年休假条例')",
+                           timeout=30000)
