@@ -30,6 +30,34 @@ def _int(env: dict, name: str, default: int) -> int:
         raise SettingsError(f"{name} 应为整数 / must be an integer, got {raw!r}") from None
 
 
+def _float(env: dict, name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} 应为数字 / must be a number, got {raw!r}") from None
+
+
+@dataclass(frozen=True)
+class WeChatSettings:
+    """One WeChat channel: the Official Account (公众号) or a WeCom self-built app (企业微信)."""
+
+    token: str = ""
+    aes_key: str = ""  # EncodingAESKey, 43 characters
+    receive_id: str = ""  # appid (公众号) or corpid (企业微信)
+    secret: str = ""  # for the customer-service message API
+    agent_id: str = ""  # WeCom only
+    api_base: str = ""  # base URL of the customer-service API
+
+    @classmethod
+    def from_env(cls, env: dict, prefix: str, id_name: str, api_base: str) -> "WeChatSettings":
+        get = lambda name: env.get(f"{prefix}_{name}", "").strip()  # noqa: E731
+        return cls(token=get("TOKEN"), aes_key=get("AES_KEY"), receive_id=get(id_name), secret=get("SECRET"),
+                   agent_id=get("AGENT_ID"), api_base=get("API_BASE") or api_base)
+
+
 @dataclass(frozen=True)
 class Settings:
     home: Path
@@ -47,6 +75,11 @@ class Settings:
     admin_token: str = ""  # unset: the knowledge base is read-only
     db_path: Path | None = None  # questions and feedback; default data_dir/policyqa.sqlite3
     max_upload_mb: int = 20
+    wechat: WeChatSettings = WeChatSettings()
+    wecom: WeChatSettings = WeChatSettings()
+    wechat_deadline: float = 4.0  # seconds before a holding reply; WeChat gives up at 5
+    wechat_rate_limit: int = 10  # questions per user per minute
+    wechat_max_bytes: int = 2048  # of one text message, UTF-8
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides) -> "Settings":
@@ -68,6 +101,11 @@ class Settings:
             admin_token=env.get("POLICYQA_ADMIN_TOKEN", "").strip(),
             db_path=Path(env["POLICYQA_DB"]).resolve() if env.get("POLICYQA_DB") else None,
             max_upload_mb=_int(env, "POLICYQA_MAX_UPLOAD_MB", 20),
+            wechat=WeChatSettings.from_env(env, "POLICYQA_WECHAT", "APPID", "https://api.weixin.qq.com"),
+            wecom=WeChatSettings.from_env(env, "POLICYQA_WECOM", "CORPID", "https://qyapi.weixin.qq.com"),
+            wechat_deadline=_float(env, "POLICYQA_WECHAT_DEADLINE", 4.0),
+            wechat_rate_limit=_int(env, "POLICYQA_WECHAT_RATE_LIMIT", 10),
+            wechat_max_bytes=_int(env, "POLICYQA_WECHAT_MAX_BYTES", 2048),
         )
         settings = replace(settings, **overrides)
         if not settings.collection.replace("-", "").replace("_", "").isalnum() or len(settings.collection) < 3:

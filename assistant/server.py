@@ -1,5 +1,5 @@
 """One process: web UI at /, REST API under /api, OpenAI-compatible API under /v1,
-health at /healthz — sharing one loaded Assistant."""
+WeChat callbacks at /wechat and /wecom, health at /healthz — sharing one loaded Assistant."""
 from __future__ import annotations
 
 import argparse
@@ -13,6 +13,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 from fastapi import FastAPI  # noqa: E402
 
 from . import __version__, api, openai_api  # noqa: E402
+from .wechat import routes as wechat_routes  # noqa: E402
 from .app_state import AppState  # noqa: E402
 from .config import Settings  # noqa: E402
 
@@ -38,6 +39,7 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
     api.install_error_handlers(app)
     app.include_router(api.build_router(state))
     app.include_router(openai_api.build_router(state))
+    app.include_router(wechat_routes.build_router(state))
     # Mounted last: the routes above take precedence over the UI at "/".
     return gr.mount_gradio_app(app, build_ui(state), path="/", css=CSS, footer_links=[],
                                max_file_size=f"{settings.max_upload_mb}mb")

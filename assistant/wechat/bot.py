@@ -1,0 +1,178 @@
+"""What the WeChat bot does with a message: answer each message once, within WeChat's
+5-second window or else through the customer-service API, per-user rate limit and memory.
+
+WeChat retries a message it got no reply to (same MsgId) up to three times; a retry waits
+for the first computation and gets the same reply. When the answer is not ready by the
+deadline, the reply is a short holding message and the answer follows as a
+customer-service message once it is ready.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import OrderedDict, deque
+from concurrent.futures import ThreadPoolExecutor, TimeoutError as FutureTimeout
+from dataclasses import dataclass, field
+
+from ..app_state import AppState, NotReady
+from ..condense import Turn
+from ..service import QuestionError
+from .customer_service import CustomerService, DeliveryError
+from .messages import Incoming
+from .text import phone_text, split_utf8, truncate_utf8
+
+log = logging.getLogger(__name__)
+
+WELCOME = ("您好！我是干部政策问答助手，只依据收录的政策文件回答，并注明出处。可以这样问：\n"
+           "· 乡镇干部的经济待遇比县级机关高多少？\n"
+           "· 干部个人可以主动申请容错吗？\n"
+           "· 公务员定期考核结果分为几个等次？\n"
+           "· 工作满10年的职工年休假有几天？")
+NOT_TEXT = "目前只能回答文字提问。\n" + WELCOME.split("\n", 1)[1]
+HOLDING = "正在查询相关规定，请稍候，答案将随后发送。"
+SLOW = "查询用时较长，请稍后重新发送您的问题。"
+RATE_LIMITED = "您提问有些频繁，请稍等一分钟再问。"
+NOT_READY = "助手正在启动，请稍后再问。"
+FAILED = "抱歉，暂时无法回答，请稍后再试。"
+TRUNCATED = "\n（内容较长，完整回答请到网页版查看）"
+
+SEEN_TTL = 300  # seconds a MsgId is remembered (WeChat retries within ~15 s)
+MEMORY_TTL = 1800  # a conversation is forgotten after 30 idle minutes
+MEMORY_TURNS = 3  # question/answer pairs kept per user
+MAX_USERS = 10000  # bound on users tracked by memory and the rate limiter
+
+
+@dataclass
+class _Entry:
+    created: float = field(default_factory=time.monotonic)
+    ready: threading.Event = field(default_factory=threading.Event)
+    reply: str | None = None  # the passive reply; None: reply "success" (nothing)
+
+
+class _Bounded(OrderedDict):
+    """An LRU dict that forgets the oldest key beyond a size."""
+
+    def __init__(self, size: int):
+        super().__init__()
+        self.size = size
+
+    def touch(self, key, default_factory):
+        if key in self:
+            self.move_to_end(key)
+        else:
+            self[key] = default_factory()
+            while len(self) > self.size:
+                self.popitem(last=False)
+        return self[key]
+
+
+class WeChatBot:
+    def __init__(self, state: AppState, channel: str, sender: CustomerService | None, *,
+                 deadline: float, rate_limit: int, max_bytes: int, workers: int = 4):
+        self.state, self.channel, self.sender = state, channel, sender
+        self.deadline, self.rate_limit, self.max_bytes = deadline, rate_limit, max_bytes
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"{channel}-answer")
+        self._seen: _Bounded = _Bounded(MAX_USERS * 4)
+        self._asked: _Bounded = _Bounded(MAX_USERS)
+        self._memory: _Bounded = _Bounded(MAX_USERS)
+        self._lock = threading.Lock()
+
+    # ---- the entry point -----------------------------------------------------------
+    def reply_to(self, message: Incoming) -> str | None:
+        """The text of the passive reply, or None for no reply."""
+        if message.msg_type == "event":
+            return WELCOME if message.event == "subscribe" else None
+        if message.msg_type != "text":
+            return NOT_TEXT
+        entry, first = self._claim(message.dedupe_key)
+        if not first:  # a retry: same reply as the first delivery, no second computation
+            entry.ready.wait(self.deadline + 1)
+            return entry.reply
+        try:
+            entry.reply = self._first_reply(message)
+        finally:
+            entry.ready.set()
+        return entry.reply
+
+    def _claim(self, key: str) -> tuple[_Entry, bool]:
+        with self._lock:
+            now = time.monotonic()
+            entry = self._seen.get(key)
+            if entry is not None and now - entry.created < SEEN_TTL:
+                return entry, False
+            entry = _Entry()
+            self._seen[key] = entry
+            while len(self._seen) > self._seen.size:
+                self._seen.popitem(last=False)
+            return entry, True
+
+    def _first_reply(self, message: Incoming) -> str:
+        if self._too_many(message.from_user):
+            return RATE_LIMITED
+        future = self._pool.submit(self._answer_parts, message)
+        try:
+            parts = future.result(timeout=self.deadline)
+        except FutureTimeout:
+            if self.sender is None:
+                log.warning("%s: answer not ready within %.1f s and no customer-service API configured",
+                            self.channel, self.deadline)
+                return SLOW
+            future.add_done_callback(lambda f: self._deliver(message.from_user, f.result()))
+            return HOLDING
+        return self._passive(message.from_user, parts)
+
+    def _passive(self, user: str, parts: list[str]) -> str:
+        """The first part now; the rest through the customer-service API, or a truncation note."""
+        if len(parts) == 1:
+            return parts[0]
+        if self.sender is None:
+            return truncate_utf8("\n".join(parts), self.max_bytes, TRUNCATED)
+        self._pool.submit(self._deliver, user, parts[1:])
+        return parts[0]
+
+    def _deliver(self, user: str, parts: list[str]) -> None:
+        for part in parts:
+            try:
+                self.sender.send_text(user, part)
+            except DeliveryError as exc:
+                log.error("%s: could not deliver an answer to a user: %s", self.channel, exc)
+                return
+
+    # ---- answering -----------------------------------------------------------------
+    def _answer_parts(self, message: Incoming) -> list[str]:
+        user, question = message.from_user, message.content
+        try:
+            answer = self.state.ask(question, self._history(user), self.channel, user)
+        except QuestionError as exc:
+            return [str(exc).split(" / ")[0]]
+        except NotReady:
+            return [NOT_READY]
+        except Exception:  # never leave a user without a reply
+            log.exception("%s: answering failed", self.channel)
+            return [FAILED]
+        self._remember(user, answer.question, answer.answer)
+        return split_utf8(phone_text(answer), self.max_bytes)
+
+    def _history(self, user: str) -> list[Turn]:
+        with self._lock:
+            turns = self._memory.get(user)
+            if not turns or time.monotonic() - turns[-1][0] > MEMORY_TTL:
+                return []
+            return [t for _, q, a in turns for t in (Turn("user", q), Turn("assistant", a))]
+
+    def _remember(self, user: str, question: str, answer: str) -> None:
+        with self._lock:
+            turns = self._memory.touch(user, lambda: deque(maxlen=MEMORY_TURNS))
+            turns.append((time.monotonic(), question, answer))
+
+    def _too_many(self, user: str) -> bool:
+        with self._lock:
+            now = time.monotonic()
+            times = self._asked.touch(user, deque)
+            while times and now - times[0] > 60:
+                times.popleft()
+            if len(times) >= self.rate_limit:
+                return True
+            times.append(now)
+            return False

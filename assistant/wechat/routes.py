@@ -1,0 +1,144 @@
+"""The callback endpoints: GET/POST /wechat (公众号, plaintext or safe mode) and
+GET/POST /wecom (企业微信, always encrypted). An endpoint whose settings are missing
+answers 404, and start-up logs which setting is missing."""
+from __future__ import annotations
+
+import logging
+import time
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import PlainTextResponse, Response
+
+from ..app_state import AppState
+from ..config import Settings, WeChatSettings
+from .bot import WeChatBot
+from .crypto import CryptoError, MessageCrypto, SignatureError, check_signature
+from .customer_service import CustomerService
+from .messages import MAX_BODY_BYTES, MessageError, encrypted_reply, parse_fields, parse_message, text_reply
+
+log = logging.getLogger(__name__)
+
+NAMES = {"wechat": "微信公众号", "wecom": "企业微信"}
+ID_SETTING = {"wechat": "APPID", "wecom": "CORPID"}
+
+
+class Channel:
+    """One callback: verify the sender, decrypt, let the bot reply, encrypt the reply."""
+
+    def __init__(self, kind: str, config: WeChatSettings, bot: WeChatBot, crypto: MessageCrypto | None):
+        self.kind, self.config, self.bot, self.crypto = kind, config, bot, crypto
+
+    def verify_url(self, q: dict) -> str:
+        ts, nonce = q.get("timestamp", ""), q.get("nonce", "")
+        if self.kind == "wechat":
+            check_signature(q.get("signature", ""), self.config.token, ts, nonce)
+            return q.get("echostr", "")
+        echostr = q.get("echostr", "")
+        check_signature(q.get("msg_signature", ""), self.config.token, ts, nonce, echostr)
+        return self.crypto.decrypt(echostr)
+
+    def receive(self, q: dict, body: bytes) -> str:
+        ts, nonce = q.get("timestamp", ""), q.get("nonce", "")
+        encrypted = self.kind == "wecom" or q.get("encrypt_type", "").lower() == "aes"
+        if not encrypted:
+            check_signature(q.get("signature", ""), self.config.token, ts, nonce)
+            message = parse_message(body)
+        else:
+            if self.crypto is None:
+                raise CryptoError("safe mode needs POLICYQA_WECHAT_AES_KEY and POLICYQA_WECHAT_APPID")
+            envelope = parse_fields(body)
+            check_signature(q.get("msg_signature", ""), self.config.token, ts, nonce, envelope.get("Encrypt", ""))
+            message = parse_message(self.crypto.decrypt(envelope["Encrypt"]))
+        reply = self.bot.reply_to(message)
+        if reply is None:
+            return "success"
+        xml = text_reply(message, reply)
+        if not encrypted:
+            return xml
+        sealed = self.crypto.encrypt(xml)
+        now = str(int(time.time()))
+        return encrypted_reply(sealed, self.crypto.sign(now, nonce, sealed), now, nonce)
+
+
+def _missing(kind: str, config: WeChatSettings) -> tuple[list[str], list[str]]:
+    """(settings without which the endpoint is off, settings without which some of it is off)."""
+    prefix = f"POLICYQA_{kind.upper()}_"
+    need = ["TOKEN"] + (["AES_KEY", ID_SETTING[kind]] if kind == "wecom" else [])
+    values = {"TOKEN": config.token, "AES_KEY": config.aes_key, ID_SETTING[kind]: config.receive_id,
+              "SECRET": config.secret, "AGENT_ID": config.agent_id}
+    optional = ["AES_KEY", ID_SETTING[kind], "SECRET"] if kind == "wechat" else ["SECRET", "AGENT_ID"]
+    return ([prefix + n for n in need if not values[n]],
+            [prefix + n for n in optional if not values[n] and n not in need])
+
+
+def make_channel(kind: str, state: AppState) -> Channel | None:
+    settings: Settings = state.settings
+    config: WeChatSettings = getattr(settings, kind)
+    required, optional = _missing(kind, config)
+    if required:
+        log.info("%s接入未启用（/%s 返回 404）：缺少 %s", NAMES[kind], kind, ", ".join(required))
+        return None
+    crypto = None
+    if config.aes_key and config.receive_id:
+        try:
+            crypto = MessageCrypto(config.token, config.aes_key, config.receive_id)
+        except ValueError as exc:
+            log.error("%s接入未启用：POLICYQA_%s_AES_KEY 无效（%s）", NAMES[kind], kind.upper(), exc)
+            return None
+    if optional:
+        log.warning("%s：缺少 %s —— %s", NAMES[kind], ", ".join(optional),
+                    "安全模式和超时补发不可用" if kind == "wechat" else "超时回答无法通过应用消息补发")
+    can_send = config.secret and config.receive_id and (kind == "wechat" or config.agent_id)
+    sender = CustomerService(kind, config) if can_send else None
+    bot = WeChatBot(state, kind, sender, deadline=settings.wechat_deadline,
+                    rate_limit=settings.wechat_rate_limit, max_bytes=settings.wechat_max_bytes)
+    log.info("%s接入已启用：/%s", NAMES[kind], kind)
+    return Channel(kind, config, bot, crypto)
+
+
+def build_router(state: AppState) -> APIRouter:
+    router = APIRouter(tags=["WeChat"])
+    for kind in ("wechat", "wecom"):
+        _register(router, kind, make_channel(kind, state))
+    return router
+
+
+def _register(router: APIRouter, kind: str, channel: Channel | None) -> None:
+    not_configured = PlainTextResponse(f"{NAMES[kind]}接入未配置 / not configured", status_code=404)
+
+    @router.get(f"/{kind}", summary=f"{NAMES[kind]} URL verification")
+    def verify(request: Request):
+        if channel is None:
+            return not_configured
+        try:
+            return PlainTextResponse(channel.verify_url(dict(request.query_params)))
+        except SignatureError as exc:
+            log.warning("%s: URL verification refused: %s", kind, exc)
+            return PlainTextResponse("forbidden", status_code=403)
+        except CryptoError as exc:
+            log.warning("%s: URL verification with an undecryptable echostr: %s", kind, exc)
+            return PlainTextResponse("bad request", status_code=400)
+
+    @router.post(f"/{kind}", summary=f"{NAMES[kind]} message callback")
+    async def receive(request: Request):
+        if channel is None:
+            return not_configured
+        body = await request.body()
+        if len(body) > MAX_BODY_BYTES:
+            log.warning("%s: refused a %d-byte body", kind, len(body))
+            return PlainTextResponse("too large", status_code=413)
+        query = dict(request.query_params)
+        try:
+            reply = await run_in_threadpool(channel.receive, query, body)
+        except SignatureError as exc:
+            log.warning("%s: refused an unsigned message: %s", kind, exc)
+            return PlainTextResponse("forbidden", status_code=403)
+        except (CryptoError, MessageError) as exc:
+            log.warning("%s: refused a malformed message: %s", kind, exc)
+            return PlainTextResponse("bad request", status_code=400)
+        except Exception:  # WeChat must never see a 500: it would retry the same failure
+            log.exception("%s: unexpected error", kind)
+            return PlainTextResponse("success")
+        media = "text/plain" if reply == "success" else "application/xml"
+        return Response(reply, media_type=media)
