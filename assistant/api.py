@@ -115,9 +115,9 @@ def build_router(state: AppState) -> APIRouter:
         return JSONResponse(info, status_code=200 if info["ready"] else 503)
 
     @router.post("/api/ask", tags=["answers"])
-    def ask(body: AskRequest, x_user_id: str = Header(default="")):
+    async def ask(body: AskRequest, x_user_id: str = Header(default="")):
         """The `Answer` for a question and the conversation before it (oldest first)."""
-        answer = state.ask(body.question, [m.model_dump() for m in body.history], "api", x_user_id)
+        answer = await state.aask(body.question, [m.model_dump() for m in body.history], "api", x_user_id)
         return answer.to_dict()
 
     @router.post("/api/search", tags=["answers"])

@@ -10,7 +10,7 @@ import logging
 import sqlite3
 import threading
 import time
-from typing import Callable, Iterable
+from typing import AsyncIterator, Callable, Iterable
 
 from .answer import Answer
 from .config import Settings
@@ -106,6 +106,20 @@ class AppState:
         answer = self.require().ask(question, history)
         self.log(answer, channel, user_id)
         return answer
+
+    async def astream(self, question: str, history: Iterable = (), channel: str = "api",
+                      user_id: str = "") -> AsyncIterator[tuple[str, object]]:
+        """Events of Assistant.astream; the final answer is logged."""
+        async for kind, value in self.require().astream(question, history):
+            if kind == "final":
+                self.log(value, channel, user_id)
+            yield kind, value
+
+    async def aask(self, question: str, history: Iterable = (), channel: str = "api", user_id: str = "") -> Answer:
+        async for kind, value in self.astream(question, history, channel, user_id):
+            if kind == "final":
+                return value
+        raise RuntimeError("no answer")  # astream always ends with a final answer
 
     def log(self, answer: Answer, channel: str, user_id: str = "") -> None:
         try:

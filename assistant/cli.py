@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import replace
 import logging
 import os
 import sys
@@ -73,9 +74,14 @@ def cmd_eval(args, settings) -> int:
     from .evaluation import format_table, load_items, run_assistant, run_naive_baseline, summarize
 
     items = load_items(Path(args.file))
+    if args.mode == "llm" and not settings.llm_base_url:
+        print("错误 / error: --mode llm 需要设置 POLICYQA_LLM_BASE_URL 和 POLICYQA_LLM_MODEL", file=sys.stderr)
+        return EXIT_USAGE
+    if args.mode == "extractive":
+        settings = replace(settings, llm_base_url="", llm_model="")
     assistant = _assistant(settings)
     assistant.ensure_index(progress=_progress_bar())
-    runs = {"policy-qa": run_assistant(assistant, items, args.k)}
+    runs = {f"policy-qa ({args.mode})": run_assistant(assistant, items, args.k)}
     if args.baseline == "naive":
         print("正在运行 LangChain 默认检索基线（嵌入全部切块）… / running the naive baseline", file=sys.stderr)
         runs["langchain-naive"] = run_naive_baseline(assistant, items, args.k)
@@ -92,7 +98,7 @@ def cmd_eval(args, settings) -> int:
         print(json.dumps(report, ensure_ascii=False, indent=2))
     else:
         print(format_table(results, args.k))
-        misses = [o for o in runs["policy-qa"] if (o.item.answerable and not o.primary_hit)
+        misses = [o for o in runs[f"policy-qa ({args.mode})"] if (o.item.answerable and not o.primary_hit)
                   or (not o.item.answerable and not o.refused)]
         if misses:
             print("\n未达标的题目 / misses:")
@@ -136,6 +142,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.add_argument("-k", type=int, default=5, help="depth for retrieval hit@k (default 5)")
     p.add_argument("--baseline", choices=["naive"], help="also run LangChain's default retrieval")
+    p.add_argument("--mode", choices=["extractive", "llm"], default="extractive",
+                   help="answer mode to evaluate (llm needs POLICYQA_LLM_BASE_URL and POLICYQA_LLM_MODEL)")
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("feedback", help="反馈与提问记录 / feedback and the question log")

@@ -80,6 +80,11 @@ class Settings:
     wechat_deadline: float = 4.0  # seconds before a holding reply; WeChat gives up at 5
     wechat_rate_limit: int = 10  # questions per user per minute
     wechat_max_bytes: int = 2048  # of one text message, UTF-8
+    llm_base_url: str = ""  # an OpenAI-compatible endpoint; unset: extractive answers only
+    llm_model: str = ""
+    llm_api_key: str = ""
+    llm_timeout: float = 20.0
+    llm_concurrency: int = 4  # model calls at once; beyond this, answers fall back to extractive
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides) -> "Settings":
@@ -106,8 +111,15 @@ class Settings:
             wechat_deadline=_float(env, "POLICYQA_WECHAT_DEADLINE", 4.0),
             wechat_rate_limit=_int(env, "POLICYQA_WECHAT_RATE_LIMIT", 10),
             wechat_max_bytes=_int(env, "POLICYQA_WECHAT_MAX_BYTES", 2048),
+            llm_base_url=env.get("POLICYQA_LLM_BASE_URL", "").strip(),
+            llm_model=env.get("POLICYQA_LLM_MODEL", "").strip(),
+            llm_api_key=env.get("POLICYQA_LLM_API_KEY", "").strip(),
+            llm_timeout=_float(env, "POLICYQA_LLM_TIMEOUT", 20.0),
+            llm_concurrency=_int(env, "POLICYQA_LLM_CONCURRENCY", 4),
         )
         settings = replace(settings, **overrides)
+        if settings.llm_base_url and not settings.llm_model:
+            raise SettingsError("设置了 POLICYQA_LLM_BASE_URL 但没有 POLICYQA_LLM_MODEL / the LLM model name is missing")
         if not settings.collection.replace("-", "").replace("_", "").isalnum() or len(settings.collection) < 3:
             raise SettingsError("POLICYQA_COLLECTION 只能用字母、数字、-、_，至少 3 个字符 / "
                                 "use at least 3 letters, digits, - or _")

@@ -58,6 +58,9 @@ class Outcome:
     latency_ms: float
     labels: list[str] = field(default_factory=list)
     detail: dict = field(default_factory=dict)
+    mode: str = "extractive"
+    fallback_reason: str = ""
+    checks: list[str] = field(default_factory=list)
 
 
 def load_items(path: Path) -> list[Item]:
@@ -95,6 +98,9 @@ def outcome_for(item: Item, answer: Answer, retrieved: list[str], latency_ms: fl
         latency_ms=latency_ms,
         labels=[c.label for c in answer.citations],
         detail=detail,
+        mode=answer.mode,
+        fallback_reason=answer.fallback_reason,
+        checks=list(answer.checks),
     )
 
 
@@ -104,9 +110,11 @@ def run_assistant(assistant, items: list[Item], k: int) -> list[Outcome]:
         trace = assistant.trace(item.question, item.history)
         retrieved = [h.clause.text for h in assistant.search(trace.answer.standalone_question, k).hits]
         detail = {"standalone": trace.answer.standalone_question}
-        if trace.decision is not None:
-            detail.update(coverage=round(trace.decision.coverage, 3), dense=round(trace.decision.dense, 3))
-        detail["refusal_reason"] = trace.answer.refusal_reason
+        decision = trace.prepared.decision
+        if decision is not None:
+            detail.update(coverage=round(decision.coverage, 3), dense=round(decision.dense, 3))
+        detail.update(refusal_reason=trace.answer.refusal_reason, mode=trace.answer.mode,
+                      fallback_reason=trace.answer.fallback_reason, checks=trace.answer.checks)
         outcomes.append(outcome_for(item, trace.answer, retrieved, trace.answer.latency_ms, detail))
     return outcomes
 
@@ -184,6 +192,11 @@ def _figures(outcomes: list[Outcome]) -> dict:
         "answerable_declined": sum(o.refused for o in answerable),
         "latency_p50_ms": round(statistics.median(latencies), 1) if latencies else None,
         "latency_p95_ms": round(_percentile(latencies, 95), 1) if latencies else None,
+        # LLM mode: how often the model's answer was used, and what the citation check did.
+        "llm_answers": sum(o.mode == "llm" for o in outcomes),
+        "llm_fallbacks": sum(bool(o.fallback_reason) for o in outcomes),
+        "citations_removed": sum(c.startswith(("删除了不存在的引用", "引用 [")) for o in outcomes for c in o.checks),
+        "sentences_removed": sum(c.startswith("删除了没有有效依据的句子") for o in outcomes for c in o.checks),
     }
 
 
@@ -207,6 +220,12 @@ METRICS = [
     ("latency_p50_ms", "延迟 p50 ms"),
     ("latency_p95_ms", "延迟 p95 ms"),
 ]
+LLM_METRICS = [
+    ("llm_answers", "大模型作答"),
+    ("llm_fallbacks", "回退到摘录"),
+    ("citations_removed", "核对删除的引用"),
+    ("sentences_removed", "核对删除的句子"),
+]
 
 
 def format_table(results: dict[str, dict], k: int) -> str:
@@ -221,7 +240,8 @@ def format_table(results: dict[str, dict], k: int) -> str:
         return str(value)
 
     lines = [f"| 指标 (k={k}) | " + " | ".join(systems) + " |", "|---|" + "---|" * len(systems)]
-    for key, name in METRICS:
+    used_llm = any(results[s]["overall"]["llm_answers"] or results[s]["overall"]["llm_fallbacks"] for s in systems)
+    for key, name in METRICS + (LLM_METRICS if used_llm else []):
         lines.append(f"| {name} | " + " | ".join(cell(results[s]["overall"][key]) for s in systems) + " |")
     for system in systems:
         topics = [t for t in results[system] if t != "overall"]

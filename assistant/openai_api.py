@@ -3,15 +3,15 @@ the assistant unchanged: messages in, the answer with its sources as text out.
 
 The last user message is the question and earlier user/assistant messages the
 conversation; system messages are ignored — a client cannot change the assistant's rules.
-`stream: true` is answered with server-sent events; the citations (as a `citations`
-field) come with the last chunk.
+`stream: true` is answered with server-sent events: with an LLM, each sentence as soon as
+it has passed the citation check; the citations (a `citations` field) come with the last chunk.
 """
 from __future__ import annotations
 
 import json
 import time
 import uuid
-from typing import Iterator
+from typing import AsyncIterator
 
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
@@ -71,6 +71,9 @@ def completion(answer: Answer, model: str) -> dict:
                   "total_tokens": len(answer.question) + len(text)},
         "citations": citations_json(answer),
         "refused": answer.refused,
+        "mode": answer.mode,
+        "checks": answer.checks,
+        "fallback_reason": answer.fallback_reason,
     }
 
 
@@ -79,8 +82,9 @@ def sse(payload: dict | str) -> str:
     return f"data: {data}\n\n"
 
 
-def stream_chunks(pieces: Iterator[str], model: str, finish: dict) -> Iterator[str]:
-    """Server-sent chat.completion.chunk events: role, the text piece by piece, then `finish`."""
+async def stream_chunks(events: AsyncIterator[tuple[str, object]], model: str) -> AsyncIterator[str]:
+    """Server-sent chat.completion.chunk events: the answer as it is checked, sentence by
+    sentence (LLM mode) or line by line, then the sources and a last chunk with the citations."""
     chunk_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
     created = int(time.time())
 
@@ -89,10 +93,23 @@ def stream_chunks(pieces: Iterator[str], model: str, finish: dict) -> Iterator[s
                     "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}], **extra})
 
     yield chunk({"role": "assistant", "content": ""})
-    for piece in pieces:
-        if piece:
-            yield chunk({"content": piece})
-    yield chunk({}, "stop", **finish)
+    sent = ""
+    async for kind, value in events:
+        if kind == "sentence":
+            sent += value
+            yield chunk({"content": value})
+        elif kind == "final":
+            text = answer_plain(value)
+            if not sent:
+                rest = text
+            elif value.mode == "llm" and text.startswith(sent.rstrip()):
+                rest = text[len(sent.rstrip()):]
+            else:  # sentences already sent, then the model's answer was not used
+                rest = "\n\n" + text
+            for line in rest.splitlines(keepends=True):
+                yield chunk({"content": line})
+            yield chunk({}, "stop", citations=citations_json(value), refused=value.refused, mode=value.mode,
+                        checks=value.checks, fallback_reason=value.fallback_reason)
     yield sse("[DONE]")
 
 
@@ -104,14 +121,18 @@ def build_router(state: AppState) -> APIRouter:
         return {"object": "list", "data": [{"id": MODEL_NAME, "object": "model", "owned_by": "policy-qa"}]}
 
     @router.post("/chat/completions")
-    def chat(body: ChatRequest):
+    async def chat(body: ChatRequest):
         question, history = split_conversation(body.messages)
-        answer = state.ask(question, history, "openai", body.user)
         if not body.stream:
-            return completion(answer, body.model)
-        text = answer_plain(answer)
-        pieces = iter(text.splitlines(keepends=True))
-        finish = {"citations": citations_json(answer), "refused": answer.refused}
-        return StreamingResponse(stream_chunks(pieces, body.model, finish), media_type="text/event-stream")
+            return completion(await state.aask(question, history, "openai", body.user), body.model)
+        events = state.astream(question, history, "openai", body.user)
+        first = await anext(events)  # raises now (422/503) rather than inside the stream
+        return StreamingResponse(stream_chunks(_prepend(first, events), body.model), media_type="text/event-stream")
 
     return router
+
+
+async def _prepend(first, rest: AsyncIterator) -> AsyncIterator:
+    yield first
+    async for item in rest:
+        yield item

@@ -42,6 +42,10 @@ def answer_html(answer: Answer) -> str:
             f'<div class="clause">{clause_html(c)}</div></details>'
         )
     parts.append("</div>")
+    if answer.checks:
+        items = "".join(f"<li>{html.escape(c)}</li>" for c in answer.checks)
+        parts.append(f'<details class="checks"><summary>引用核对：{len(answer.checks)} 项处理</summary>'
+                     f"<ul>{items}</ul></details>")
     return "".join(parts)
 
 

@@ -2,7 +2,7 @@
 
 ask(question, history) -> Answer runs the whole pipeline:
 validate -> condense follow-ups -> request check -> hybrid retrieval -> coverage gate ->
-extractive composition.
+extractive composition -> (with an LLM configured) generation and citation check.
 """
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ import re
 import threading
 import time
 from dataclasses import dataclass, replace
-from typing import Iterable
+from typing import AsyncIterator, Iterable
 
 from .answer import Answer
 from .compose import CANDIDATES, compose, decline
-from .condense import Turn, condense
+from .condense import Condensed, Turn, condense
 from .config import Settings
 from .corpus import CorpusScan, scan_corpus
 from .embeddings import CachedQueries, load_embeddings
@@ -32,10 +32,20 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
-class Trace:
-    answer: Answer
+class Prepared:
+    """A question taken as far as the extractive answer (or the decline)."""
+
+    question: str
+    standalone: str
     retrieval: Retrieval | None  # None when the request was declined before retrieval
     decision: GateDecision | None
+    extractive: Answer
+
+
+@dataclass(frozen=True)
+class Trace:
+    answer: Answer  # what the user gets (LLM or extractive)
+    prepared: Prepared  # how it came about: retrieval, gate decision, extractive draft
 
 
 class QuestionError(ValueError):
@@ -54,6 +64,11 @@ class Assistant:
             self.reranker = CrossEncoderReranker(settings.reranker)
         self.cache_dir = settings.index_dir / "cache"
         set_cache_dir(self.cache_dir)
+        self.llm = None
+        if settings.llm_base_url:
+            from .llm import LLMAnswerer
+
+            self.llm = LLMAnswerer(settings, self)
         self._snapshot: Snapshot | None = None
         self._checked = 0.0
         self._load_lock = threading.Lock()
@@ -122,8 +137,39 @@ class Assistant:
     def trace(self, question: str, history: Iterable[Turn | dict] = ()) -> "Trace":
         """The answer with what led to it (retrieval, gate decision) — for evaluation and hit testing."""
         started = time.perf_counter()
-        question = self._validated(question)
-        condensed = condense(question, self._turns(history))
+        question, turns = self._validated(question), self._turns(history)
+        if self.llm is not None:
+            prepared, answer = self.llm.answer(question, turns)
+        else:
+            prepared = self.prepare(question, turns)
+            answer = prepared.extractive
+        return Trace(self._timed(answer, started), prepared)
+
+    async def astream(self, question: str, history: Iterable[Turn | dict] = ()) -> AsyncIterator[tuple[str, object]]:
+        """For front ends that stream: ("token", str) and ("sentence", str) while an LLM writes,
+        then ("final", Answer). Without an LLM, only the final answer."""
+        from fastapi.concurrency import run_in_threadpool
+
+        started = time.perf_counter()
+        question, turns = self._validated(question), self._turns(history)
+        if self.llm is None:
+            prepared = await run_in_threadpool(self.prepare, question, turns)
+            yield "final", self._timed(prepared.extractive, started)
+            return
+        async for kind, value in self.llm.astream(question, turns):
+            yield kind, (self._timed(value[1], started) if kind == "final" else value)
+
+    async def aask(self, question: str, history: Iterable[Turn | dict] = ()) -> Answer:
+        answer = None
+        async for kind, value in self.astream(question, history):
+            if kind == "final":
+                answer = value
+        return answer
+
+    def prepare(self, question: str, turns: list[Turn], condensed: Condensed | None = None) -> "Prepared":
+        """Everything up to the extractive answer: condense, check the request, retrieve,
+        gate, compose. `question` must already be validated."""
+        condensed = condensed or condense(question, turns)
         standalone = condensed.text
         retrieval, decision = None, None
         reason = check_request(question)
@@ -137,8 +183,11 @@ class Assistant:
             answer = compose(question, standalone, retrieval, terms) if decision.covered else None
             if answer is None or not answers_what_was_asked(standalone, answer):
                 answer = decline(question, standalone, "not_covered", self.titles())
-        answer = replace(answer, latency_ms=round((time.perf_counter() - started) * 1000, 1))
-        return Trace(answer, retrieval, decision)
+        return Prepared(question, standalone, retrieval, decision, answer)
+
+    @staticmethod
+    def _timed(answer: Answer, started: float) -> Answer:
+        return replace(answer, latency_ms=round((time.perf_counter() - started) * 1000, 1))
 
     def _validated(self, question: str) -> str:
         if not isinstance(question, str):

@@ -29,7 +29,9 @@ CSS = """
 .citation .clause { padding: 6px 10px; border-left: 3px solid #c33; margin: 4px 0 8px; line-height: 1.7; }
 mark.quote { background: #ffe58f; }
 mark.lead-in { background: #f0f0f0; }
+.pending, .checks { color: #888; font-size: 0.9em; }
 """
+PENDING = '<span class="pending">（生成中，核对引用后显示出处）</span>'
 DOC_HEADERS = ["文档", "类别", "状态", "日期", "条文数", "文件", "编号"]
 HIT_HEADERS = ["排名", "条文", "稠密", "BM25", "融合", "重排", "原文摘录"]
 
@@ -45,17 +47,25 @@ def _history(answers: list[dict]) -> list[dict]:
 def build_ui(state: AppState) -> gr.Blocks:
     read_only = not state.settings.admin_token
 
-    def respond(message: str, chat: list, answers: list, request: gr.Request):
-        chat, answers = list(chat or []), list(answers or [])
+    async def respond(message: str, chat: list, answers: list, request: gr.Request):
+        """Streams an LLM's words as they come; the checked answer with its citations replaces them."""
+        before, answers = list(chat or []), list(answers or [])
+        pending = before + [{"role": "user", "content": html.escape(message.strip())},
+                            {"role": "assistant", "content": "……"}]
+        written = ""
         try:
-            answer = state.ask(message, _history(answers), "web", getattr(request, "session_hash", "") or "")
+            async for kind, value in state.astream(message, _history(answers), "web",
+                                                   getattr(request, "session_hash", "") or ""):
+                if kind == "token":
+                    written += value
+                    pending[-1] = {"role": "assistant", "content": html.escape(written) + PENDING}
+                    yield "", pending, answers
+                elif kind == "final":
+                    pending[-1] = {"role": "assistant", "content": answer_html(value)}
+                    yield "", pending, answers + [value.to_dict()]
         except (QuestionError, NotReady) as exc:
             gr.Warning(str(exc))
-            return message, chat, answers
-        chat += [{"role": "user", "content": html.escape(answer.question)},
-                 {"role": "assistant", "content": answer_html(answer)}]
-        answers.append(answer.to_dict())
-        return "", chat, answers
+            yield message, before, answers
 
     def rate(answers: list, data: gr.LikeData):
         index = data.index[0] if isinstance(data.index, (list, tuple)) else data.index

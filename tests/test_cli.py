@@ -76,12 +76,12 @@ def test_eval_prints_both_systems_side_by_side(small_corpus, tmp_path):
     questions.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
     env = {"POLICYQA_CORPUS_DIR": str(small_corpus), "POLICYQA_INDEX_DIR": str(tmp_path / "index")}
     table = run(["eval", str(questions), "--baseline", "naive"], env).stdout
-    assert "| 指标 (k=5) | policy-qa | langchain-naive |" in table
+    assert "| 指标 (k=5) | policy-qa (extractive) | langchain-naive |" in table
     assert "| 引用命中 | 100.0% |" in table
     report = json.loads(run(["eval", str(questions), "--json", "-k", "3"], env).stdout)
-    overall = report["results"]["policy-qa"]["overall"]
+    overall = report["results"]["policy-qa (extractive)"]["overall"]
     assert overall["refusal_recall"] == 1.0 and overall["citation_hit"] == 1.0
-    assert [q["id"] for q in report["questions"]["policy-qa"]] == ["a", "b", "c"]
+    assert [q["id"] for q in report["questions"]["policy-qa (extractive)"]] == ["a", "b", "c"]
 
 
 def test_eval_rejects_a_malformed_file(small_corpus, tmp_path):
