@@ -6,11 +6,12 @@ from __future__ import annotations
 import hmac
 import logging
 from typing import Literal
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, FastAPI, File, Header, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from .app_state import AppState, NotReady
@@ -69,6 +70,13 @@ class AskRequest(BaseModel):
 class SearchRequest(BaseModel):
     query: str
     k: int = Field(default=10, ge=1, le=50)
+
+
+class StudyRequest(BaseModel):
+    topic: str = Field(max_length=50)
+    docs: list[str] = Field(default_factory=list, max_length=50)
+    questions: int = Field(default=10, ge=1, le=50)
+    format: Literal["json", "md", "docx"] = "json"
 
 
 class FeedbackRequest(BaseModel):
@@ -148,6 +156,27 @@ def build_router(state: AppState) -> APIRouter:
         except KeyError:
             raise ApiError(404, "not_found", f"知识库中没有文档 {doc_id} / no such document") from None
         return {"deleted": doc_id, "index": report.summary()}
+
+    @router.post("/api/study", tags=["study packs"])
+    def study(body: StudyRequest):
+        """A study pack: JSON, Markdown, or a Word document to download."""
+        from .study import StudyPackBuilder, TopicNotFound
+        from .study_export import to_docx, to_markdown
+
+        try:
+            pack = StudyPackBuilder(state.require()).build(body.topic, body.docs, body.questions)
+        except TopicNotFound as exc:
+            raise ApiError(404, "unknown_topic", str(exc)) from None
+        except ValueError as exc:
+            raise ApiError(422, "invalid_request", str(exc)) from None
+        if body.format == "json":
+            return pack.to_dict()
+        filename = quote(f"{pack.title}.{body.format}")
+        disposition = {"Content-Disposition": f"attachment; filename*=UTF-8''{filename}"}
+        if body.format == "md":
+            return Response(to_markdown(pack), media_type="text/markdown; charset=utf-8", headers=disposition)
+        return Response(to_docx(pack), headers=disposition,
+                        media_type="application/vnd.openxmlformats-officedocument.wordprocessingml.document")
 
     @router.post("/api/feedback", tags=["feedback"], status_code=201)
     def feedback(body: FeedbackRequest, x_user_id: str = Header(default="")):

@@ -122,6 +122,30 @@ def cmd_feedback_export(args, settings) -> int:
     return 0
 
 
+def cmd_study(args, settings) -> int:
+    from .study import StudyPackBuilder, TopicNotFound
+    from .study_export import to_docx, to_markdown
+
+    assistant = _assistant(settings)
+    assistant.ensure_index(progress=_progress_bar())
+    docs = [d.strip() for d in (args.docs or "").split(",") if d.strip()]
+    try:
+        pack = StudyPackBuilder(assistant).build(args.topic, docs, args.questions)
+    except (TopicNotFound, ValueError) as exc:
+        print(f"错误 / error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.format == "docx":
+        output = Path(args.output or f"{pack.title.replace('：', '-')}.docx")
+        output.write_bytes(to_docx(pack))
+        print(f"已生成 {output}", file=sys.stderr)
+    elif args.output:
+        Path(args.output).write_text(to_markdown(pack), encoding="utf-8")
+        print(f"已生成 {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(to_markdown(pack))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="policy-qa", description="干部政策问答助手：条文引用式回答 / clause-cited policy Q&A")
     parser.add_argument("-v", "--verbose", action="store_true", help="show progress logs")
@@ -145,6 +169,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mode", choices=["extractive", "llm"], default="extractive",
                    help="answer mode to evaluate (llm needs POLICYQA_LLM_BASE_URL and POLICYQA_LLM_MODEL)")
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("study", help="学习备课材料 / a study pack for trainers")
+    p.add_argument("topic", help="主题，如 容错纠错、干部考核、选拔任用、关心关爱、年休假、政务处分，或任意文字")
+    p.add_argument("--docs", help="只用这些文档（id，逗号分隔），见 GET /api/documents")
+    p.add_argument("--questions", type=int, default=10, help="测验题数 (1-50, default 10)")
+    p.add_argument("--format", choices=["md", "docx"], default="md")
+    p.add_argument("-o", "--output", help="output file (docx defaults to a file named after the topic)")
+    p.set_defaults(func=cmd_study)
 
     p = sub.add_parser("feedback", help="反馈与提问记录 / feedback and the question log")
     feedback_sub = p.add_subparsers(dest="feedback_command", required=True)

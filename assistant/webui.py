@@ -1,9 +1,11 @@
-"""The web UI (gradio), in Chinese: 问答 for cadres, 知识库 for trainers and admins."""
+"""The web UI (gradio), in Chinese: 问答 for cadres, 知识库 for trainers and admins,
+学习备课 for trainers preparing study sessions."""
 from __future__ import annotations
 
 import hmac
 import html
 import logging
+import tempfile
 from pathlib import Path
 
 import gradio as gr
@@ -14,6 +16,7 @@ from .knowledge_base import UploadError
 from .loaders import SUPPORTED_SUFFIXES
 from .render import answer_html
 from .service import QuestionError
+from .study import preset_names
 
 log = logging.getLogger(__name__)
 
@@ -122,6 +125,30 @@ def build_ui(state: AppState) -> gr.Blocks:
             raise gr.Error("知识库中没有这个文档。") from None
         return *document_rows(), f"已删除。{report.summary()}"
 
+    def study_pack(topic: str, docs: list, questions: float, fmt: str):
+        from .study import StudyPackBuilder, TopicNotFound
+        from .study_export import to_docx, to_markdown
+
+        try:
+            pack = StudyPackBuilder(state.require()).build(topic or "", docs or [], int(questions))
+        except (TopicNotFound, ValueError, NotReady) as exc:
+            raise gr.Error(str(exc)) from None
+        markdown = to_markdown(pack)
+        folder = Path(tempfile.mkdtemp(prefix="policyqa-study-"))
+        path = folder / f"{pack.title.replace('：', '-')}.{fmt}"
+        if fmt == "docx":
+            path.write_bytes(to_docx(pack))
+        else:
+            path.write_text(markdown, encoding="utf-8")
+        return str(path), markdown
+
+    def document_choices():
+        try:
+            rows = state.require_knowledge_base().documents()
+        except NotReady:
+            return gr.update(choices=[])
+        return gr.update(choices=[(r.title, r.id) for r in rows])
+
     def hit_test(query: str):
         try:
             retrieval = state.require().search(query, 10)
@@ -174,6 +201,19 @@ def build_ui(state: AppState) -> gr.Blocks:
                 hit_button = gr.Button("检索", elem_id="hit-button", scale=1)
             hits_table = gr.Dataframe(headers=HIT_HEADERS, interactive=False, elem_id="hits", wrap=True)
 
+        with gr.Tab("学习备课", id="study"):
+            gr.Markdown("为学习研讨、专题培训准备材料：重点条文（原文）、对照表、研讨题、测验题和答案（每题注明依据的条文）。"
+                        "可选预设主题，也可以输入任意主题。")
+            with gr.Row():
+                study_topic = gr.Dropdown(label="主题", choices=preset_names(), value="容错纠错",
+                                          allow_custom_value=True, elem_id="study-topic", scale=3)
+                study_questions = gr.Slider(1, 30, value=10, step=1, label="测验题数", scale=2)
+                study_format = gr.Radio(["docx", "md"], value="docx", label="格式", scale=1)
+            study_docs = gr.Dropdown(label="只用这些文件（可选，不选则用全部）", choices=[], multiselect=True)
+            study_button = gr.Button("生成备课材料", variant="primary", elem_id="study-button")
+            study_file = gr.File(label="下载", elem_id="study-file")
+            study_preview = gr.Markdown(elem_id="study-preview")
+
         send.click(respond, [question, chatbot, answers], [question, chatbot, answers])
         question.submit(respond, [question, chatbot, answers], [question, chatbot, answers])
         for button, text in zip(example_buttons, EXAMPLES):
@@ -187,5 +227,8 @@ def build_ui(state: AppState) -> gr.Blocks:
         delete_button.click(delete, [delete_choice, token], [docs_table, delete_choice, docs_status, kb_result])
         hit_button.click(hit_test, [hit_query], [hits_table])
         hit_query.submit(hit_test, [hit_query], [hits_table])
+        study_button.click(study_pack, [study_topic, study_docs, study_questions, study_format],
+                           [study_file, study_preview])
         ui.load(document_rows, None, [docs_table, delete_choice, docs_status])
+        ui.load(document_choices, None, [study_docs])
     return ui

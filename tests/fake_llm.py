@@ -79,7 +79,10 @@ class FakeLLM:
             return JSONResponse({"error": {"message": "slow down", "type": "rate_limit"}}, status_code=429)
         if mode == "garbage":
             return PlainTextResponse("<<<definitely not json>>>", media_type="application/json")
-        text = self.rewrite if condensing else self._answer_text(messages[-1]["content"])
+        if "讨论题" in messages[0]["content"]:
+            text = "怎样把这一条文的要求落到本单位的日常工作中？"
+        else:
+            text = self.rewrite if condensing else self._answer_text(messages[-1]["content"])
         if not body.get("stream"):
             return {"id": "cmpl-1", "object": "chat.completion", "created": int(time.time()), "model": body["model"],
                     "choices": [{"index": 0, "message": {"role": "assistant", "content": text},

@@ -224,3 +224,18 @@ def test_concurrent_questions_and_an_upload_meanwhile(app_server, tmp_path):
         for t in threads:
             t.join()
     assert not failures, failures[:3]
+
+
+def test_study_pack_api(client):
+    import docx
+
+    pack = client.post("/api/study", json={"topic": "容错纠错", "questions": 5}).json()
+    assert pack["title"] == "学习备课材料：容错纠错" and len(pack["quiz"]) == 5
+    md = client.post("/api/study", json={"topic": "年休假", "format": "md"})
+    assert md.headers["content-type"].startswith("text/markdown") and "attachment" in md.headers["content-disposition"]
+    assert md.text.startswith("# 学习备课材料：年休假")
+    word = client.post("/api/study", json={"topic": "干部考核", "format": "docx", "docs": ["civil-servant-law"]})
+    assert docx.Document(io.BytesIO(word.content)).paragraphs[0].text == "学习备课材料：干部考核"
+    unknown = client.post("/api/study", json={"topic": "股票投资技巧"})
+    assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "unknown_topic"
+    assert client.post("/api/study", json={"topic": "容错纠错", "questions": 99}).status_code == 422

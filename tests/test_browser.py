@@ -82,3 +82,20 @@ def test_without_an_admin_token_the_knowledge_base_is_read_only(page, readonly_s
     assert page.locator("#upload-button").count() == 0 or not page.locator("#upload-button").is_visible()
     page.wait_for_function("() => document.querySelector('#documents').innerText.includes('职工带薪年休假条例')",
                            timeout=30000)
+
+
+def test_download_a_study_pack(page, app_server):
+    import docx
+
+    open_app(page, app_server.url)
+    page.get_by_role("tab", name="学习备课").click()
+    page.click("#study-button")
+    link = page.locator("#study-file a").first
+    link.wait_for(timeout=60000)
+    with page.expect_download() as download:
+        link.click()
+    path = download.value.path()
+    document = docx.Document(str(path))
+    assert document.paragraphs[0].text == "学习备课材料：容错纠错"
+    assert "测验答案" in [p.text for p in document.paragraphs]
+    assert "重点条文" in page.inner_text("#study-preview")

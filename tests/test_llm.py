@@ -208,3 +208,18 @@ def test_eval_in_llm_mode_reports_the_citation_check(indexed, fake, tmp_path):
     assert overall["llm_answers"] == 1 and overall["citations_removed"] == 1 and overall["llm_fallbacks"] == 0
     assert "| 核对删除的引用 | 1 |" in run("--mode", "llm").stdout
     assert run("--mode", "llm", POLICYQA_LLM_BASE_URL="", POLICYQA_LLM_MODEL="").returncode == 2
+
+
+def test_with_a_model_discussion_questions_are_phrased_by_it_but_the_quiz_is_not(indexed, embeddings, fake):
+    from assistant.study import StudyPackBuilder
+
+    fake.set("good")
+    with_model = StudyPackBuilder(llm_assistant(indexed, embeddings, fake.url)).build("年休假", questions=6)
+    without = StudyPackBuilder(Assistant(make_settings(indexed, indexed / "corpus"), embeddings=embeddings)).build(
+        "年休假", questions=6)
+    assert all(d.question == "怎样把这一条文的要求落到本单位的日常工作中？" for d in with_model.discussion)
+    assert [d.label for d in with_model.discussion] == [d.label for d in without.discussion]
+    assert with_model.quiz == without.quiz
+    fake.set("error500")
+    fallback = StudyPackBuilder(llm_assistant(indexed, embeddings, fake.url)).build("年休假", questions=6)
+    assert fallback.discussion == without.discussion
