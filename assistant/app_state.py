@@ -10,6 +10,8 @@ import logging
 import sqlite3
 import threading
 import time
+from collections import OrderedDict
+from dataclasses import replace
 from typing import AsyncIterator, Callable, Iterable
 
 from .answer import Answer
@@ -23,6 +25,39 @@ from .store import IndexModelMismatch, IndexUnavailable
 log = logging.getLogger(__name__)
 
 RETRY_SECONDS = 10
+
+
+class AnswerCache:
+    """Recent answers by (index generation, question, conversation): a class asking the same
+    thing, or a retry, is answered from here. Bounded in size and age."""
+
+    def __init__(self, size: int, ttl: float):
+        self.size, self.ttl = size, ttl
+        self._items: OrderedDict[tuple, tuple[float, Answer]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def key(generation: str, question: str, history: Iterable) -> tuple:
+        turns = tuple((t.role, t.content) if hasattr(t, "role") else (t.get("role"), t.get("content"))
+                      for t in history or ())
+        return generation, question.strip(), turns
+
+    def get(self, key: tuple) -> Answer | None:
+        with self._lock:
+            found = self._items.get(key)
+            if found is None or time.monotonic() - found[0] > self.ttl:
+                return None
+            self._items.move_to_end(key)
+            return found[1]
+
+    def put(self, key: tuple, answer: Answer) -> None:
+        if self.size <= 0 or answer.fallback_reason:  # a fallback is not worth keeping
+            return
+        with self._lock:
+            self._items[key] = (time.monotonic(), answer)
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
 
 
 class NotReady(RuntimeError):
@@ -40,6 +75,7 @@ class AppState:
         self.error = ""
         self.ready = threading.Event()
         self._last_logged = -1
+        self.answers = AnswerCache(settings.answer_cache_size, settings.answer_cache_ttl)
 
     # ---- start-up ------------------------------------------------------------------
     def start(self) -> threading.Thread:
@@ -54,15 +90,19 @@ class AppState:
                 assistant = self.assistant or self._make_assistant(self.settings)
                 self.assistant = assistant
                 self.status = "正在检查索引 / checking the index"
-                report = assistant.ensure_index(progress=self._progress)
-                if report is not None:
-                    log.info("%s", report.summary())
+                if assistant.store.pointer() is None:  # first run: nothing to serve until it is built
+                    log.info("%s", assistant.ensure_index(progress=self._progress).summary())
                 snapshot = assistant.snapshot()
                 self.knowledge_base = KnowledgeBase(assistant)
                 self.status, self.error = "ready", ""
                 log.info("ready: index %s, %d clauses, model %s", snapshot.name, len(snapshot.clauses),
                          assistant.embeddings.model_id)
                 self.ready.set()
+                # A build interrupted last time is finished now, while the previous one serves.
+                report = assistant.ensure_index(progress=self._progress)
+                if report is not None:
+                    log.info("%s", report.summary())
+                    self.status = "ready"
                 return
             except (IndexModelMismatch, EmbeddingError) as exc:  # needs an operator, not a retry
                 self.status, self.error = "error", str(exc)
@@ -103,17 +143,36 @@ class AppState:
         return self.knowledge_base
 
     def ask(self, question: str, history: Iterable = (), channel: str = "api", user_id: str = "") -> Answer:
-        answer = self.require().ask(question, history)
+        assistant, started = self.require(), time.perf_counter()
+        history = list(history or ())
+        key = self.answers.key(assistant.snapshot().name, question, history)
+        cached = self._cached(key, started)
+        answer = cached or assistant.ask(question, history)
+        if cached is None:
+            self.answers.put(key, answer)
         self.log(answer, channel, user_id)
         return answer
 
     async def astream(self, question: str, history: Iterable = (), channel: str = "api",
                       user_id: str = "") -> AsyncIterator[tuple[str, object]]:
-        """Events of Assistant.astream; the final answer is logged."""
-        async for kind, value in self.require().astream(question, history):
+        """Events of Assistant.astream (or the cached answer); the final answer is logged."""
+        assistant, started = self.require(), time.perf_counter()
+        history = list(history or ())
+        key = self.answers.key(assistant.snapshot().name, question, history)
+        cached = self._cached(key, started)
+        events = _once(("final", cached)) if cached else assistant.astream(question, history)
+        async for kind, value in events:
             if kind == "final":
+                if cached is None:
+                    self.answers.put(key, value)
                 self.log(value, channel, user_id)
             yield kind, value
+
+    def _cached(self, key: tuple, started: float) -> Answer | None:
+        answer = self.answers.get(key)
+        if answer is None:
+            return None
+        return replace(answer, latency_ms=round((time.perf_counter() - started) * 1000, 1))
 
     async def aask(self, question: str, history: Iterable = (), channel: str = "api", user_id: str = "") -> Answer:
         async for kind, value in self.astream(question, history, channel, user_id):
@@ -126,3 +185,7 @@ class AppState:
             self.feedback.log_question(answer, channel, user_id)
         except sqlite3.Error as exc:  # the log is a record, never a reason to fail an answer
             log.warning("could not log the question: %s", exc)
+
+
+async def _once(item):
+    yield item

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 from dataclasses import dataclass, field
 
 # Bump when the splitter's output for the same file changes, so the index re-embeds.
 SPLITTER_VERSION = "3"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Unit:
     """A 款 or 项 inside a clause; offsets are relative to the clause text."""
 
@@ -31,7 +32,7 @@ class Unit:
         return self.suffix.endswith("项")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a large index holds hundreds of thousands
 class Clause:
     id: str
     doc_id: str
@@ -121,16 +122,19 @@ class Clause:
 
     @classmethod
     def from_record(cls, clause_id: str, text: str, meta: dict) -> "Clause":
+        # Document-level strings repeat in every clause of a document: share one copy
+        # (a 100,000-clause index would otherwise hold 100,000 copies of each title).
+        shared = sys.intern
         return cls(
             id=clause_id,
-            doc_id=meta["doc_id"],
-            source=meta["source"],
-            title=meta["title"],
-            cite_title=meta["cite_title"],
-            cite_short=meta["cite_short"],
-            kind=meta["kind"],
-            status=meta["status"],
-            path=meta["path"],
+            doc_id=shared(meta["doc_id"]),
+            source=shared(meta["source"]),
+            title=shared(meta["title"]),
+            cite_title=shared(meta["cite_title"]),
+            cite_short=shared(meta["cite_short"]),
+            kind=shared(meta["kind"]),
+            status=shared(meta["status"]),
+            path=shared(meta["path"]),
             locator=meta["locator"],
             short_locator=meta["short_locator"],
             text=text,
@@ -138,5 +142,5 @@ class Clause:
             end=int(meta["end"]),
             body_start=int(meta["body_start"]),
             units=tuple(Unit(*u) for u in json.loads(meta["units"])),
-            note=meta.get("note", ""),
+            note=shared(meta.get("note", "")),
         )

@@ -85,6 +85,11 @@ class Settings:
     llm_api_key: str = ""
     llm_timeout: float = 20.0
     llm_concurrency: int = 4  # model calls at once; beyond this, answers fall back to extractive
+    max_concurrent: int = 4  # questions computed at once by the API; more wait in line …
+    max_queue: int = 64  # … up to this many; beyond, or after queue_timeout seconds, 503
+    queue_timeout: float = 5.0
+    answer_cache_size: int = 2048  # identical questions within answer_cache_ttl seconds are answered once
+    answer_cache_ttl: float = 300.0
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides) -> "Settings":
@@ -116,6 +121,11 @@ class Settings:
             llm_api_key=env.get("POLICYQA_LLM_API_KEY", "").strip(),
             llm_timeout=_float(env, "POLICYQA_LLM_TIMEOUT", 20.0),
             llm_concurrency=_int(env, "POLICYQA_LLM_CONCURRENCY", 4),
+            max_concurrent=_int(env, "POLICYQA_MAX_CONCURRENT", 4),
+            max_queue=_int(env, "POLICYQA_MAX_QUEUE", 64),
+            queue_timeout=_float(env, "POLICYQA_QUEUE_TIMEOUT", 5.0),
+            answer_cache_size=_int(env, "POLICYQA_ANSWER_CACHE_SIZE", 2048),
+            answer_cache_ttl=_float(env, "POLICYQA_ANSWER_CACHE_TTL", 300.0),
         )
         settings = replace(settings, **overrides)
         if settings.llm_base_url and not settings.llm_model:

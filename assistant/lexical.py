@@ -1,13 +1,15 @@
 """Lexical retrieval: jieba tokens with a domain dictionary, scored by BM25.
 
-The BM25 weight of every (clause, term) pair is computed once when the index is loaded
-and kept as one compressed sparse matrix, so a query costs a column slice and a sum —
-no per-query rebuild, and the arrays can be saved and memory-mapped.
+The BM25 weight of every (clause, term) pair is computed once per index generation and
+kept as one compressed sparse matrix, so a query costs a column slice and a sum — no
+per-query rebuild. The arrays are saved once and memory-mapped by every process.
 """
 from __future__ import annotations
 
 import logging
+import os
 import re
+import shutil
 import threading
 import unicodedata
 from pathlib import Path
@@ -167,17 +169,28 @@ class BM25Index:
         j = self.vocab.get(token)
         return float(self.idf[j]) if j is not None else self.max_idf
 
-    def save(self, path: Path) -> None:
-        terms = np.array(sorted(self.vocab, key=self.vocab.get), dtype=object)
-        tmp = path.with_suffix(".tmp.npz")
-        np.savez(tmp, terms=terms.astype(str), idf=self.idf, data=self.weights.data,
-                 indices=self.weights.indices, indptr=self.weights.indptr,
-                 shape=np.asarray(self.weights.shape))
-        tmp.replace(path)
+    def save(self, folder: Path) -> None:
+        """As plain .npy arrays in a folder of their own, written aside then renamed into place."""
+        partial = folder.with_name(f"{folder.name}.partial-{os.getpid()}")
+        partial.mkdir(parents=True, exist_ok=True)
+        try:
+            terms = sorted(self.vocab, key=self.vocab.get)
+            (partial / "terms.txt").write_text("\n".join(terms), encoding="utf-8")
+            for name, array in (("idf", self.idf), ("data", self.weights.data), ("indices", self.weights.indices),
+                                ("indptr", self.weights.indptr), ("shape", np.asarray(self.weights.shape))):
+                np.save(partial / f"{name}.npy", array)
+            partial.rename(folder)
+        finally:
+            shutil.rmtree(partial, ignore_errors=True)  # only left if the rename did not happen
 
     @classmethod
-    def load(cls, path: Path) -> "BM25Index":
-        with np.load(path, allow_pickle=False) as z:
-            vocab = {t: i for i, t in enumerate(z["terms"].tolist())}
-            weights = sparse.csc_matrix((z["data"], z["indices"], z["indptr"]), shape=tuple(z["shape"]))
-            return cls(vocab, weights, z["idf"])
+    def load(cls, folder: Path) -> "BM25Index":
+        """Memory-mapped: worker processes on one machine share the pages instead of each
+        holding a copy; only the term dictionary is per process."""
+        arrays = {name: np.load(folder / f"{name}.npy", mmap_mode="r")
+                  for name in ("idf", "data", "indices", "indptr", "shape")}
+        terms = (folder / "terms.txt").read_text(encoding="utf-8").split("\n")
+        vocab = {t: i for i, t in enumerate(terms)} if terms != [""] else {}
+        weights = sparse.csc_matrix((arrays["data"], arrays["indices"], arrays["indptr"]),
+                                    shape=tuple(int(x) for x in arrays["shape"]), copy=False)
+        return cls(vocab, weights, arrays["idf"])

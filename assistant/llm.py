@@ -180,13 +180,6 @@ class LLMAnswerer:
             self._slots.release()
         return self._checked(run, text)
 
-    async def aanswer(self, question: str, turns: list[Turn]) -> tuple["Prepared", Answer]:
-        final = None
-        async for kind, value in self.astream(question, turns):
-            if kind == "final":
-                final = value
-        return final
-
     async def astream(self, question: str, turns: list[Turn]) -> AsyncIterator[tuple[str, object]]:
         """("token", str) as the model writes; ("sentence", str) for each sentence that passed
         the check; finally ("final", (Prepared, Answer))."""

@@ -7,9 +7,12 @@ _CN = "零一二三四五六七八九"
 
 
 def cn_to_int(text: str) -> int:
-    """'九十三' -> 93, '一百零六' -> 106, '十' -> 10; Arabic digits pass through."""
+    """'九十三' -> 93, '一百零六' -> 106, '十' -> 10, '一万零一' -> 10001; Arabic digits pass through."""
     if text.isdigit():
         return int(text)
+    if "万" in text:
+        high, _, low = text.partition("万")
+        return cn_to_int(high or "一") * 10000 + (cn_to_int(low) if low else 0)
     total, digit = 0, 0
     for ch in text:
         if ch in _DIGITS:
@@ -24,8 +27,16 @@ def cn_to_int(text: str) -> int:
 
 def int_to_cn(n: int) -> str:
     """93 -> '九十三', 106 -> '一百零六', 10 -> '十' (the form laws use for 款 numbers)."""
-    if not 0 < n < 10000:
+    if not 0 < n < 100_000_000:
         raise ValueError(f"out of range: {n}")
+    if n >= 10000:
+        high, low = divmod(n, 10000)
+        tail = "" if low == 0 else ("零" if low < 1000 else "") + _small(low, keep_leading_one=low < 1000)
+        return int_to_cn(high) + "万" + tail
+    return _small(n)
+
+
+def _small(n: int, keep_leading_one: bool = False) -> str:
     parts: list[str] = []
     pending_zero = False
     for value, unit in ((1000, "千"), (100, "百"), (10, "十"), (1, "")):
@@ -38,4 +49,4 @@ def int_to_cn(n: int) -> str:
         else:
             pending_zero = True
     out = "".join(parts)
-    return out[1:] if out.startswith("一十") else out
+    return out[1:] if out.startswith("一十") and not keep_leading_one else out

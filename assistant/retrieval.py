@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -60,6 +61,12 @@ class Snapshot:
         self.clauses = clauses
         self.row_of = {c.id: i for i, c in enumerate(clauses)}
         self.bm25 = bm25
+        # What the index holds, as a refusal lists it: the opinion first, then laws, regulations, the rest.
+        order = {"news report": 0, "opinion": 0, "law": 1, "administrative regulation": 2}
+        firsts = {}
+        for c in clauses:
+            firsts.setdefault(c.cite_title, (order.get(c.kind, 3), c.doc_id))
+        self.titles = sorted(firsts, key=firsts.get)
 
     @classmethod
     def load(cls, store: IndexStore, model_id: str, cache_dir: Path | None) -> "Snapshot":
@@ -70,22 +77,36 @@ class Snapshot:
 
     @staticmethod
     def _lexical(store: IndexStore, pointer: dict, clauses: list[Clause], cache_dir: Path | None) -> BM25Index:
-        """BM25 for this generation, from a cache file when one was made before."""
+        """BM25 for this generation, from the cache folder when a process built it before."""
         key = hashlib.sha1(f"{store.settings.chroma_location}|{pointer['active']}|{pointer.get('built_at')}|"
                            f"{len(clauses)}".encode()).hexdigest()[:16]
-        path = cache_dir / f"bm25-{key}.npz" if cache_dir else None
-        if path is not None and path.exists():
+        folder = cache_dir / f"bm25-{key}" if cache_dir else None
+        if folder is not None and folder.is_dir():
             try:
-                return BM25Index.load(path)
+                return BM25Index.load(folder)
             except (OSError, ValueError, KeyError) as exc:
-                log.warning("BM25 cache %s unreadable (%s); rebuilding it", path, exc)
+                log.warning("BM25 cache %s unreadable (%s); rebuilding it", folder, exc)
+                shutil.rmtree(folder, ignore_errors=True)
         bm25 = BM25Index.build([tokenize(search_text(c)) for c in clauses])
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            for stale in path.parent.glob("bm25-*.npz"):
-                stale.unlink(missing_ok=True)
-            bm25.save(path)
+        if folder is not None:
+            for stale in cache_dir.glob("bm25-*"):
+                shutil.rmtree(stale, ignore_errors=True)
+            try:
+                bm25.save(folder)
+            except OSError as exc:  # another process saved it first, or the disk is full: serve anyway
+                log.warning("could not cache BM25 in %s: %s", folder, exc)
         return bm25
+
+
+def top_rows(scores: np.ndarray, k: int) -> list[int]:
+    """Rows of the k best positive scores, best first (ties by row): a partial sort, so the
+    cost grows with the number of clauses only linearly."""
+    if len(scores) > k:
+        candidates = np.argpartition(-scores, k)[:k]
+    else:
+        candidates = np.arange(len(scores))
+    ordered = sorted(candidates.tolist(), key=lambda r: (-scores[r], r))
+    return [r for r in ordered if scores[r] > 0]
 
 
 class HybridRetriever:
@@ -112,8 +133,7 @@ class HybridRetriever:
             degraded = f"向量检索暂不可用，仅用关键词检索 / dense retrieval unavailable: {exc}"
         scores = snap.bm25.scores(lexical_query)
         if scores.any():
-            top = np.argsort(-scores, kind="stable")[:CANDIDATES]
-            for rank, row in enumerate((r for r in top if scores[r] > 0), 1):
+            for rank, row in enumerate(top_rows(scores, CANDIDATES), 1):
                 clause = snap.clauses[row]
                 hit = hits.setdefault(clause.id, Hit(clause))
                 hit.bm25, hit.bm25_rank = float(scores[row]), rank

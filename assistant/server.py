@@ -14,6 +14,7 @@ from fastapi import FastAPI  # noqa: E402
 
 from . import __version__, api, openai_api  # noqa: E402
 from .wechat import routes as wechat_routes  # noqa: E402
+from .admission import AdmissionControl  # noqa: E402
 from .app_state import AppState  # noqa: E402
 from .config import Settings  # noqa: E402
 
@@ -40,6 +41,8 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
     app.include_router(api.build_router(state))
     app.include_router(openai_api.build_router(state))
     app.include_router(wechat_routes.build_router(state))
+    app.add_middleware(AdmissionControl, max_concurrent=settings.max_concurrent, max_queue=settings.max_queue,
+                       queue_timeout=settings.queue_timeout)
     # Mounted last: the routes above take precedence over the UI at "/".
     return gr.mount_gradio_app(app, build_ui(state), path="/", css=CSS, footer_links=[],
                                max_file_size=f"{settings.max_upload_mb}mb")

@@ -74,23 +74,29 @@ class Assistant:
         self._load_lock = threading.Lock()
 
     # ---- index ---------------------------------------------------------------------
-    def reindex(self, rebuild: bool = False, progress: Progress | None = None) -> tuple[BuildReport, CorpusScan]:
+    def reindex(self, rebuild: bool = False, progress: Progress | None = None,
+                resume: bool = False) -> tuple[BuildReport, CorpusScan]:
         """Bring the index in line with the corpus folder, then serve the new generation."""
         scan = scan_corpus(self.settings.corpus_dir)
         for name, reason in scan.failed.items():
             log.warning("skipped %s: %s", name, reason)
         report = self.store.build(scan.clauses, self.embeddings, keep_sources=scan.failed, rebuild=rebuild,
-                                  progress=progress)
+                                  progress=progress, resume=resume)
         self._checked = 0.0
         self.snapshot()
         return report, scan
 
     def ensure_index(self, progress: Progress | None = None) -> BuildReport | None:
-        """Build the index if there is none yet (first run)."""
-        if self.store.pointer() is not None:
-            return None
-        log.info("no index yet: building it from %s", self.settings.corpus_dir)
-        return self.reindex(progress=progress)[0]
+        """Build the index if there is none yet (first run), or finish a build that was
+        interrupted (the previous generation is served meanwhile)."""
+        pointer = self.store.pointer()
+        if pointer is None:
+            log.info("no index yet: building it from %s", self.settings.corpus_dir)
+            return self.reindex(progress=progress)[0]
+        if pointer.get("pending"):
+            log.warning("an index build was interrupted (%s): finishing it", pointer["pending"])
+            return self.reindex(rebuild=bool(pointer.get("pending_rebuild")), progress=progress, resume=True)[0]
+        return None
 
     def snapshot(self) -> Snapshot:
         """The generation to read from, reloaded when a build anywhere has switched it."""
@@ -125,10 +131,7 @@ class Assistant:
         return HybridRetriever(self.snapshot(), self.embeddings, self.reranker).search(query, k)
 
     def titles(self) -> list[str]:
-        """Documents in the index: the opinion first, then laws, regulations, the rest."""
-        order = {"news report": 0, "opinion": 0, "law": 1, "administrative regulation": 2}
-        clauses = sorted(self.snapshot().clauses, key=lambda c: (order.get(c.kind, 3), c.doc_id))
-        return list(dict.fromkeys(c.cite_title for c in clauses))
+        return self.snapshot().titles
 
     # ---- answering -----------------------------------------------------------------
     def ask(self, question: str, history: Iterable[Turn | dict] = ()) -> Answer:
@@ -158,13 +161,6 @@ class Assistant:
             return
         async for kind, value in self.llm.astream(question, turns):
             yield kind, (self._timed(value[1], started) if kind == "final" else value)
-
-    async def aask(self, question: str, history: Iterable[Turn | dict] = ()) -> Answer:
-        answer = None
-        async for kind, value in self.astream(question, history):
-            if kind == "final":
-                answer = value
-        return answer
 
     def prepare(self, question: str, turns: list[Turn], condensed: Condensed | None = None) -> "Prepared":
         """Everything up to the extractive answer: condense, check the request, retrieve,

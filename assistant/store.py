@@ -131,12 +131,17 @@ class IndexStore:
 
     # ---- building ------------------------------------------------------------------
     def build(self, clauses: list[Clause], embeddings: Embeddings, *, keep_sources: Iterable[str] = (),
-              rebuild: bool = False, progress: Progress | None = None) -> BuildReport:
-        """Make the index hold exactly `clauses` (plus the old clauses of `keep_sources`)."""
+              rebuild: bool = False, progress: Progress | None = None, resume: bool = False) -> BuildReport:
+        """Make the index hold exactly `clauses` (plus the old clauses of `keep_sources`).
+        With resume=True, only if an interrupted build is recorded (another process may
+        have finished it meanwhile)."""
         model_id = embeddings.model_id
         started = time.monotonic()
         with self._exclusive():
             pointer = self.pointer()
+            if resume and not (pointer or {}).get("pending"):
+                total = int((pointer or {}).get("clauses", 0))
+                return BuildReport((pointer or {}).get("active", ""), model_id, total, 0, 0, 0, 0, True, 0.0)
             old = None
             if pointer and not rebuild and pointer.get("model") == model_id:
                 try:
@@ -157,6 +162,8 @@ class IndexStore:
 
             generation = int((pointer or {}).get("generation", 0)) + 1
             name = f"{self.prefix}-g{generation:06d}"
+            if pointer:  # recorded, so that a build killed half-way is finished at the next start
+                self._pointer_collection().modify(metadata={**pointer, "pending": name, "pending_rebuild": rebuild})
             self._drop(name)
             target = self.client.create_collection(
                 name, embedding_function=None, configuration={"hnsw": {"space": "cosine"}},
@@ -189,26 +196,39 @@ class IndexStore:
 
     def _embed_into(self, target: Collection, clauses: list[Clause], embeddings: Embeddings,
                     progress: Progress | None) -> None:
+        """Embed in small batches (what the model handles well), write in large ones (what a
+        Chroma server handles well: one request per WRITE_BATCH clauses, not per 16)."""
+        pending: list[tuple[Clause, list[float]]] = []
+
+        def flush() -> None:
+            if pending:
+                target.add(ids=[c.id for c, _ in pending], embeddings=[v for _, v in pending],
+                           documents=[c.text for c, _ in pending],
+                           metadatas=[{**c.to_metadata(), "hash": c.content_hash} for c, _ in pending])
+                pending.clear()
+
         for i in range(0, len(clauses), EMBED_BATCH):
             batch = clauses[i:i + EMBED_BATCH]
-            vectors = embeddings.embed_documents([search_text(c) for c in batch])
-            target.add(
-                ids=[c.id for c in batch], embeddings=vectors, documents=[c.text for c in batch],
-                metadatas=[{**c.to_metadata(), "hash": c.content_hash} for c in batch],
-            )
+            pending.extend(zip(batch, embeddings.embed_documents([search_text(c) for c in batch])))
+            if len(pending) >= WRITE_BATCH:
+                flush()
             if progress:
                 progress("嵌入新条文 / embedding new clauses", min(i + EMBED_BATCH, len(clauses)), len(clauses))
+        flush()
 
     def _switch(self, name: str, pointer: dict | None, model_id: str, generation: int, total: int) -> None:
         previous = (pointer or {}).get("active", "")
         meta = {"active": name, "previous": previous, "model": model_id, "generation": generation,
                 "clauses": total, "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-        self.client.get_or_create_collection(self.pointer_name, embedding_function=None).modify(metadata=meta)
+        self._pointer_collection().modify(metadata=meta)
         # Generations older than the previous one (and leftovers of interrupted builds) go.
         for collection in self.client.list_collections():
             cname = collection if isinstance(collection, str) else collection.name
             if cname.startswith(f"{self.prefix}-g") and cname not in (name, previous):
                 self._drop(cname)
+
+    def _pointer_collection(self) -> Collection:
+        return self.client.get_or_create_collection(self.pointer_name, embedding_function=None)
 
     def _drop(self, name: str) -> None:
         try:

@@ -231,4 +231,6 @@ def build_ui(state: AppState) -> gr.Blocks:
                            [study_file, study_preview])
         ui.load(document_rows, None, [docs_table, delete_choice, docs_status])
         ui.load(document_choices, None, [study_docs])
+    # Gradio runs one event at a time unless told otherwise; answer as many chats at once as the API does.
+    ui.queue(default_concurrency_limit=state.settings.max_concurrent, max_size=state.settings.max_queue)
     return ui

@@ -239,3 +239,54 @@ def test_study_pack_api(client):
     unknown = client.post("/api/study", json={"topic": "股票投资技巧"})
     assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "unknown_topic"
     assert client.post("/api/study", json={"topic": "容错纠错", "questions": 99}).status_code == 422
+
+
+def test_the_same_question_again_is_answered_from_the_cache_and_still_logged(client, app_server):
+    question = {"question": "公务员辞职申请多久内审批？"}
+    first = client.post("/api/ask", json=question).json()
+    again = client.post("/api/ask", json=question).json()
+    assert again["answer"] == first["answer"] and again["citations"] == first["citations"]
+    assert again["latency_ms"] < first["latency_ms"]
+    other_history = client.post("/api/ask", json={**question, "history": [{"role": "user", "content": "年休假"}]}).json()
+    assert other_history["latency_ms"] > again["latency_ms"]  # a different conversation is a different question
+    assert logged_count(app_server, "公务员辞职申请多久内审批？") == 3
+
+
+def logged_count(server, question: str) -> int:
+    import sqlite3
+
+    with sqlite3.connect(server.db) as db:
+        return db.execute("SELECT COUNT(*) FROM questions WHERE question = ?", (question,)).fetchone()[0]
+
+
+@pytest.fixture(scope="module")
+def tight_server(tmp_path_factory):
+    """One question at a time and a line of one: a burst must get clear 503s, not collapse."""
+    import shutil
+
+    from conftest import DATA, AppServer
+
+    tmp = tmp_path_factory.mktemp("tight")
+    shutil.copytree(DATA / "small_corpus", tmp / "corpus")
+    server = AppServer(tmp, tmp / "corpus", {"POLICYQA_MAX_CONCURRENT": "1", "POLICYQA_MAX_QUEUE": "1",
+                                             "POLICYQA_ANSWER_CACHE_SIZE": "0"})
+    server.wait_ready()
+    yield server
+    server.stop()
+
+
+def test_past_saturation_requests_get_a_clear_503_and_the_rest_are_answered(tight_server):
+    import asyncio
+
+    async def burst():
+        async with httpx.AsyncClient(base_url=tight_server.url, timeout=60) as c:
+            return await asyncio.gather(*[c.post("/api/ask", json={"question": f"职工年休假第{i}问怎么休？"})
+                                          for i in range(24)])
+
+    replies = asyncio.run(burst())
+    refused = [r for r in replies if r.status_code == 503]
+    answered = [r for r in replies if r.status_code == 200]
+    assert refused and answered and len(refused) + len(answered) == 24
+    assert all(r.json()["error"]["code"] == "overloaded" and r.headers["retry-after"] == "1" for r in refused)
+    assert all(r.json()["citations"] for r in answered)
+    assert httpx.get(f"{tight_server.url}/healthz").status_code == 200  # still alive

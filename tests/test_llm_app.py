@@ -23,8 +23,9 @@ def fake():
 def llm_server(tmp_path_factory, fake):
     tmp = tmp_path_factory.mktemp("llm-app")
     shutil.copytree(DATA / "small_corpus", tmp / "corpus")
+    # No answer cache: the same question is asked while the model is told to behave differently.
     server = AppServer(tmp, tmp / "corpus", {"POLICYQA_LLM_BASE_URL": fake.url, "POLICYQA_LLM_MODEL": "fake-model",
-                                             "POLICYQA_LLM_TIMEOUT": "2"})
+                                             "POLICYQA_LLM_TIMEOUT": "2", "POLICYQA_ANSWER_CACHE_SIZE": "0"})
     server.wait_ready()
     yield server
     server.stop()

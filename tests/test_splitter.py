@@ -97,7 +97,7 @@ def test_sentences_end_at_full_stops_and_split_long_sentences_at_semicolons():
     assert sentence_spans(long, semicolons=False) == [(0, len(long))]
 
 
-@pytest.mark.parametrize("n", [1, 9, 10, 11, 20, 93, 100, 106, 110, 1000, 1024])
+@pytest.mark.parametrize("n", [1, 9, 10, 11, 20, 93, 100, 106, 110, 1000, 1024, 10000, 10010, 123456])
 def test_chinese_numerals_round_trip(n):
     assert cn_to_int(int_to_cn(n)) == n
 
