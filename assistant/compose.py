@@ -1,9 +1,9 @@
 """Extractive, grounded answers: the most relevant sentences of the top clauses, verbatim.
 
 Nothing is paraphrased. For each of the best retrieved clauses the composer picks the
-sentence (or pair of adjacent sentences) that holds most of the question's weighted
-terms; a quoted 项 is read together with its 款's lead-in, and a lead-in that ends in
-"：" brings its 项 with it. Clauses are then ordered by how well their best sentence,
+sentence that holds most of the question's weighted terms, with the neighbours that answer
+nearly as well; a quoted 项 is read together with its 款's lead-in, and a lead-in that ends
+in "：" brings its 项 with it. Clauses are then ordered by how well their best sentence,
 the whole clause and the retrieval agree, and only those close to the best are cited.
 """
 from __future__ import annotations

@@ -20,24 +20,16 @@ def _project_home() -> Path:
     return Path.cwd()
 
 
-def _int(env: dict, name: str, default: int) -> int:
+def _number(env: dict, name: str, default: int | float) -> int | float:
+    """The setting as a number of the default's type (an int setting refuses "2.5")."""
     raw = env.get(name, "").strip()
     if not raw:
         return default
     try:
-        return int(raw)
+        return type(default)(raw)
     except ValueError:
-        raise SettingsError(f"{name} 应为整数 / must be an integer, got {raw!r}") from None
-
-
-def _float(env: dict, name: str, default: float) -> float:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        return float(raw)
-    except ValueError:
-        raise SettingsError(f"{name} 应为数字 / must be a number, got {raw!r}") from None
+        kind = "整数 / an integer" if isinstance(default, int) else "数字 / a number"
+        raise SettingsError(f"{name} 应为{kind}, got {raw!r}") from None
 
 
 @dataclass(frozen=True)
@@ -103,29 +95,29 @@ class Settings:
             embedding=env.get("POLICYQA_EMBEDDING", "").strip() or DEFAULT_EMBEDDING,
             reranker=env.get("POLICYQA_RERANKER", "").strip(),
             chroma_host=env.get("POLICYQA_CHROMA_HOST", "").strip(),
-            chroma_port=_int(env, "POLICYQA_CHROMA_PORT", 8000),
+            chroma_port=_number(env, "POLICYQA_CHROMA_PORT", 8000),
             collection=env.get("POLICYQA_COLLECTION", "").strip() or "policyqa",
-            max_question_chars=_int(env, "POLICYQA_MAX_QUESTION_CHARS", 500),
+            max_question_chars=_number(env, "POLICYQA_MAX_QUESTION_CHARS", 500),
             host=env.get("POLICYQA_HOST", "").strip() or "127.0.0.1",
-            port=_int(env, "POLICYQA_PORT", 7860),
+            port=_number(env, "POLICYQA_PORT", 7860),
             admin_token=env.get("POLICYQA_ADMIN_TOKEN", "").strip(),
             db_path=Path(env["POLICYQA_DB"]).resolve() if env.get("POLICYQA_DB") else None,
-            max_upload_mb=_int(env, "POLICYQA_MAX_UPLOAD_MB", 20),
+            max_upload_mb=_number(env, "POLICYQA_MAX_UPLOAD_MB", 20),
             wechat=WeChatSettings.from_env(env, "POLICYQA_WECHAT", "APPID", "https://api.weixin.qq.com"),
             wecom=WeChatSettings.from_env(env, "POLICYQA_WECOM", "CORPID", "https://qyapi.weixin.qq.com"),
-            wechat_deadline=_float(env, "POLICYQA_WECHAT_DEADLINE", 4.0),
-            wechat_rate_limit=_int(env, "POLICYQA_WECHAT_RATE_LIMIT", 10),
-            wechat_max_bytes=_int(env, "POLICYQA_WECHAT_MAX_BYTES", 2048),
+            wechat_deadline=_number(env, "POLICYQA_WECHAT_DEADLINE", 4.0),
+            wechat_rate_limit=_number(env, "POLICYQA_WECHAT_RATE_LIMIT", 10),
+            wechat_max_bytes=_number(env, "POLICYQA_WECHAT_MAX_BYTES", 2048),
             llm_base_url=env.get("POLICYQA_LLM_BASE_URL", "").strip(),
             llm_model=env.get("POLICYQA_LLM_MODEL", "").strip(),
             llm_api_key=env.get("POLICYQA_LLM_API_KEY", "").strip(),
-            llm_timeout=_float(env, "POLICYQA_LLM_TIMEOUT", 20.0),
-            llm_concurrency=_int(env, "POLICYQA_LLM_CONCURRENCY", 4),
-            max_concurrent=_int(env, "POLICYQA_MAX_CONCURRENT", 4),
-            max_queue=_int(env, "POLICYQA_MAX_QUEUE", 64),
-            queue_timeout=_float(env, "POLICYQA_QUEUE_TIMEOUT", 5.0),
-            answer_cache_size=_int(env, "POLICYQA_ANSWER_CACHE_SIZE", 2048),
-            answer_cache_ttl=_float(env, "POLICYQA_ANSWER_CACHE_TTL", 300.0),
+            llm_timeout=_number(env, "POLICYQA_LLM_TIMEOUT", 20.0),
+            llm_concurrency=_number(env, "POLICYQA_LLM_CONCURRENCY", 4),
+            max_concurrent=_number(env, "POLICYQA_MAX_CONCURRENT", 4),
+            max_queue=_number(env, "POLICYQA_MAX_QUEUE", 64),
+            queue_timeout=_number(env, "POLICYQA_QUEUE_TIMEOUT", 5.0),
+            answer_cache_size=_number(env, "POLICYQA_ANSWER_CACHE_SIZE", 2048),
+            answer_cache_ttl=_number(env, "POLICYQA_ANSWER_CACHE_TTL", 300.0),
         )
         settings = replace(settings, **overrides)
         if settings.llm_base_url and not settings.llm_model:

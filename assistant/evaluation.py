@@ -191,7 +191,7 @@ def _figures(outcomes: list[Outcome]) -> dict:
         "refusal_recall": share(sum(o.refused for o in unanswerable), len(unanswerable)),
         "answerable_declined": sum(o.refused for o in answerable),
         "latency_p50_ms": round(statistics.median(latencies), 1) if latencies else None,
-        "latency_p95_ms": round(_percentile(latencies, 95), 1) if latencies else None,
+        "latency_p95_ms": round(percentile(latencies, 95), 1) if latencies else None,
         # LLM mode: how often the model's answer was used, and what the citation check did.
         "llm_answers": sum(o.mode == "llm" for o in outcomes),
         "llm_fallbacks": sum(bool(o.fallback_reason) for o in outcomes),
@@ -200,7 +200,7 @@ def _figures(outcomes: list[Outcome]) -> dict:
     }
 
 
-def _percentile(sorted_values: list[float], p: float) -> float:
+def percentile(sorted_values: list[float], p: float) -> float:
     if len(sorted_values) == 1:
         return sorted_values[0]
     rank = (len(sorted_values) - 1) * p / 100

@@ -26,13 +26,9 @@ def machine() -> str:
 
 
 def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    if len(ordered) == 1:
-        return ordered[0]
-    rank = (len(ordered) - 1) * p / 100
-    lo = int(rank)
-    hi = min(lo + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (rank - lo)
+    from assistant.evaluation import percentile as sorted_percentile
+
+    return sorted_percentile(sorted(values), p)
 
 
 def summary(values_ms: list[float]) -> str:

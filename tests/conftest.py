@@ -45,6 +45,16 @@ def shipped(tmp_path_factory, embeddings):
     return assistant
 
 
+@pytest.fixture(scope="session")
+def fake_llm():
+    """A local OpenAI-compatible server; each test tells it how to behave."""
+    from fake_llm import FakeLLM
+
+    server = FakeLLM()
+    yield server
+    server.stop()
+
+
 @pytest.fixture()
 def small_corpus(tmp_path) -> Path:
     """Two small documents (a regulation and a report) and a catalog, in a fresh folder."""

@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
 
 from conftest import free_port
 
+QUESTION = "应休未休的年休假怎么补偿？"  # answered by the small corpus (paid-leave regulation)
 MODES = ("good", "bad_citation", "unsupported", "no_citations", "obey", "stall", "error500", "rate429", "garbage")
 
 

@@ -7,66 +7,57 @@ import httpx
 import pytest
 
 from conftest import DATA, AppServer, ask, open_app
-from fake_llm import FakeLLM
-
-QUESTION = "应休未休的年休假怎么补偿？"
+from fake_llm import QUESTION
 
 
 @pytest.fixture(scope="module")
-def fake():
-    server = FakeLLM()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def llm_server(tmp_path_factory, fake):
+def llm_server(tmp_path_factory, fake_llm):
     tmp = tmp_path_factory.mktemp("llm-app")
     shutil.copytree(DATA / "small_corpus", tmp / "corpus")
     # No answer cache: the same question is asked while the model is told to behave differently.
-    server = AppServer(tmp, tmp / "corpus", {"POLICYQA_LLM_BASE_URL": fake.url, "POLICYQA_LLM_MODEL": "fake-model",
+    server = AppServer(tmp, tmp / "corpus", {"POLICYQA_LLM_BASE_URL": fake_llm.url, "POLICYQA_LLM_MODEL": "fake_llm-model",
                                              "POLICYQA_LLM_TIMEOUT": "2", "POLICYQA_ANSWER_CACHE_SIZE": "0"})
     server.wait_ready()
     yield server
     server.stop()
 
 
-def test_rest_answer_in_llm_mode_and_its_fallback(llm_server, fake):
-    fake.set("good")
+def test_rest_answer_in_llm_mode_and_its_fallback(llm_server, fake_llm):
+    fake_llm.set("good")
     answer = httpx.post(f"{llm_server.url}/api/ask", json={"question": QUESTION}, timeout=30).json()
     assert answer["mode"] == "llm" and answer["citations"][0]["label"].startswith("《职工带薪年休假条例》")
-    fake.set("error500")
+    fake_llm.set("error500")
     answer = httpx.post(f"{llm_server.url}/api/ask", json={"question": QUESTION}, timeout=30).json()
     assert answer["mode"] == "extractive" and answer["fallback_reason"] == "http_500" and answer["citations"]
 
 
-def test_openai_stream_sends_checked_sentences_then_citations(llm_server, fake):
+def streamed(server) -> tuple[str, list]:
+    """The question through the OpenAI client with stream=True: the text and the chunks."""
     from openai import OpenAI
 
-    fake.set("bad_citation")
-    client = OpenAI(base_url=f"{llm_server.url}/v1", api_key="unused")
+    client = OpenAI(base_url=f"{server.url}/v1", api_key="unused")
     chunks = list(client.chat.completions.create(model="policy-qa", stream=True,
                                                  messages=[{"role": "user", "content": QUESTION}]))
-    text = "".join(c.choices[0].delta.content or "" for c in chunks)
+    return "".join(c.choices[0].delta.content or "" for c in chunks), chunks
+
+
+def test_openai_stream_sends_checked_sentences_then_citations(llm_server, fake_llm):
+    fake_llm.set("bad_citation")
+    text, chunks = streamed(llm_server)
     last = chunks[-1].model_extra
     assert text.startswith("根据所给条文") and "[9]" not in text and "依据：\n[1] 《职工带薪年休假条例》" in text
     assert last["mode"] == "llm" and last["citations"] and any("[9]" in c for c in last["checks"])
     assert sum(1 for c in chunks if c.choices[0].delta.content) >= 3
 
 
-def test_openai_stream_after_a_model_failure_carries_the_extract(llm_server, fake):
-    from openai import OpenAI
-
-    fake.set("stall")
-    client = OpenAI(base_url=f"{llm_server.url}/v1", api_key="unused")
-    chunks = list(client.chat.completions.create(model="policy-qa", stream=True,
-                                                 messages=[{"role": "user", "content": QUESTION}]))
-    text = "".join(c.choices[0].delta.content or "" for c in chunks)
+def test_openai_stream_after_a_model_failure_carries_the_extract(llm_server, fake_llm):
+    fake_llm.set("stall")
+    text, chunks = streamed(llm_server)
     assert "300%" in text and chunks[-1].model_extra["fallback_reason"] == "timeout"
 
 
-def test_web_chat_streams_then_shows_the_checked_answer(page, llm_server, fake):
-    fake.set("unsupported")
+def test_web_chat_streams_then_shows_the_checked_answer(page, llm_server, fake_llm):
+    fake_llm.set("unsupported")
     open_app(page, llm_server.url)
     answer = ask(page, QUESTION, 0)
     text = answer.inner_text()
