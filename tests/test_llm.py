@@ -144,8 +144,11 @@ def test_a_busy_model_does_not_hold_up_other_users(indexed, embeddings, fake_llm
     assistant = llm_assistant(indexed, embeddings, fake_llm.url, llm_timeout=4.0, llm_concurrency=1)
     stalled = threading.Thread(target=assistant.ask, args=(QUESTION,))
     stalled.start()
-    while not fake_llm.answers():  # the first call holds the only slot
+    for _ in range(200):  # until the first call holds the only slot
+        if fake_llm.answers():
+            break
         threading.Event().wait(0.05)
+    assert fake_llm.answers(), "the first question never reached the model"
     answer = assistant.ask("职工年休假怎么规定？")
     stalled.join()
     assert answer.fallback_reason == "busy" and answer.citations

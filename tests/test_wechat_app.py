@@ -206,8 +206,11 @@ def test_a_slow_answer_is_held_then_delivered_by_the_customer_service_api(slow_s
     question = "单位不安排年休假又不给报酬怎么办？"
     assert plain_content(plain_post(slow_server, text_xml(question, "o-slow"))) == HOLDING
     sent = cs_api.wait_for(lambda m: m["touser"] == "o-slow")
-    time.sleep(1)  # the remaining parts
-    parts = [m["text"]["content"] for m in cs_api.sent if m["touser"] == "o-slow"]
+    deadline = time.monotonic() + 60
+    parts: list[str] = []
+    while "《职工带薪年休假条例》第七条" not in "".join(parts) and time.monotonic() < deadline:  # all parts
+        parts = [m["text"]["content"] for m in cs_api.sent if m["touser"] == "o-slow"]
+        time.sleep(0.2)
     assert all(m["path"] == "/cgi-bin/message/custom/send" for m in sent)
     assert len(parts) > 1 and all(len(p.encode("utf-8")) <= 200 for p in parts)
     assert "《职工带薪年休假条例》第七条" in "".join(parts)
