@@ -39,7 +39,6 @@ class DocInfo:
     number: str = ""
     dates: dict[str, str] = field(default_factory=dict)
     note: str = ""
-    reports_on: str = ""
     catalogued: bool = True
 
     @property
@@ -101,7 +100,6 @@ def load_catalog(corpus_dir: Path) -> dict[str, DocInfo]:
             number=raw.get("number", ""),
             dates={k: str(raw[k]) for k in DATE_KEYS if raw.get(k)},
             note=raw.get("note", ""),
-            reports_on=raw.get("reports_on", ""),
         )
     return entries
 

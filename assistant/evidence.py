@@ -35,9 +35,6 @@ class QueryTerms:
         """True when there is no focus, or the text names at least one focus term."""
         return not self.focus or any(t in self.focus for t in self.matched(text))
 
-    def __bool__(self) -> bool:
-        return self.total > 0
-
     def matched(self, text: str) -> list[str]:
         norm = normalize(text)
         return [t for t, forms in self.forms.items() if any(f in norm for f in forms)]

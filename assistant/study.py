@@ -324,13 +324,13 @@ class QuizMaker:
         used_answers: set[str] = set()
         per_clause: dict[str, int] = {}
         while len(items) < n:
-            free = [s for s in spots if (s.clause.id, s.start) not in used_sentences]
+            free = [(i, s) for i, s in enumerate(spots) if (s.clause.id, s.start) not in used_sentences]
             # Each answer once, unless the clauses have no other material left.
-            free = [s for s in free if s.words not in used_answers] or free
+            free = [(i, s) for i, s in free if s.words not in used_answers] or free
             if not free:
                 break
             # The least-used clause first, numbers before quoted terms before other terms.
-            spot = min(free, key=lambda s: (per_clause.get(s.clause.id, 0), _RANK[s.kind], spots.index(s)))
+            _, spot = min(free, key=lambda f: (per_clause.get(f[1].clause.id, 0), _RANK[f[1].kind], f[0]))
             kind = KIND_CYCLE[len(items) % len(KIND_CYCLE)]
             item = {"blank": self._blank, "choice": self._choice, "truefalse": self._truefalse}[kind](spot)
             item = item or self._blank(spot)
