@@ -10,11 +10,11 @@ import logging
 import sqlite3
 import threading
 import time
-from collections import OrderedDict
 from dataclasses import replace
 from typing import AsyncIterator, Callable, Iterable
 
 from .answer import Answer
+from .bounded import BoundedCache
 from .config import Settings
 from .embeddings import EmbeddingError
 from .feedback import FeedbackStore
@@ -27,37 +27,11 @@ log = logging.getLogger(__name__)
 RETRY_SECONDS = 10
 
 
-class AnswerCache:
-    """Recent answers by (index generation, question, conversation): a class asking the same
-    thing, or a retry, is answered from here. Bounded in size and age."""
-
-    def __init__(self, size: int, ttl: float):
-        self.size, self.ttl = size, ttl
-        self._items: OrderedDict[tuple, tuple[float, Answer]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    @staticmethod
-    def key(generation: str, question: str, history: Iterable) -> tuple:
-        turns = tuple((t.role, t.content) if hasattr(t, "role") else (t.get("role"), t.get("content"))
-                      for t in history or ())
-        return generation, question.strip(), turns
-
-    def get(self, key: tuple) -> Answer | None:
-        with self._lock:
-            found = self._items.get(key)
-            if found is None or time.monotonic() - found[0] > self.ttl:
-                return None
-            self._items.move_to_end(key)
-            return found[1]
-
-    def put(self, key: tuple, answer: Answer) -> None:
-        if self.size <= 0 or answer.fallback_reason:  # a fallback is not worth keeping
-            return
-        with self._lock:
-            self._items[key] = (time.monotonic(), answer)
-            self._items.move_to_end(key)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
+def answer_key(generation: str, question: str, history: Iterable) -> tuple:
+    """Answers are reused for the same question, conversation and index generation."""
+    turns = tuple((t.role, t.content) if hasattr(t, "role") else (t.get("role"), t.get("content"))
+                  for t in history or ())
+    return generation, question.strip(), turns
 
 
 class NotReady(RuntimeError):
@@ -75,7 +49,8 @@ class AppState:
         self.error = ""
         self.ready = threading.Event()
         self._last_logged = -1
-        self.answers = AnswerCache(settings.answer_cache_size, settings.answer_cache_ttl)
+        # A class asking the same thing, or a retry, is answered from here.
+        self.answers: BoundedCache[Answer] = BoundedCache(settings.answer_cache_size, settings.answer_cache_ttl)
 
     # ---- start-up ------------------------------------------------------------------
     def start(self) -> threading.Thread:
@@ -145,11 +120,11 @@ class AppState:
     def ask(self, question: str, history: Iterable = (), channel: str = "api", user_id: str = "") -> Answer:
         assistant, started = self.require(), time.perf_counter()
         history = list(history or ())
-        key = self.answers.key(assistant.snapshot().name, question, history)
+        key = answer_key(assistant.snapshot().name, question, history)
         cached = self._cached(key, started)
         answer = cached or assistant.ask(question, history)
         if cached is None:
-            self.answers.put(key, answer)
+            self._remember(key, answer)
         self.log(answer, channel, user_id)
         return answer
 
@@ -158,15 +133,19 @@ class AppState:
         """Events of Assistant.astream (or the cached answer); the final answer is logged."""
         assistant, started = self.require(), time.perf_counter()
         history = list(history or ())
-        key = self.answers.key(assistant.snapshot().name, question, history)
+        key = answer_key(assistant.snapshot().name, question, history)
         cached = self._cached(key, started)
         events = _once(("final", cached)) if cached else assistant.astream(question, history)
         async for kind, value in events:
             if kind == "final":
                 if cached is None:
-                    self.answers.put(key, value)
+                    self._remember(key, value)
                 self.log(value, channel, user_id)
             yield kind, value
+
+    def _remember(self, key: tuple, answer: Answer) -> None:
+        if not answer.fallback_reason:  # a fallback is not worth keeping
+            self.answers.put(key, answer)
 
     def _cached(self, key: tuple, started: float) -> Answer | None:
         answer = self.answers.get(key)

