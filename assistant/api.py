@@ -3,7 +3,6 @@ message in Chinese and English, with the status that fits (422 bad question, 401
 admin token, 400/413/415 bad upload, 404 unknown document, 503 not ready)."""
 from __future__ import annotations
 
-import hmac
 import logging
 from typing import Literal
 from urllib.parse import quote
@@ -91,14 +90,14 @@ def admin_guard(state: AppState):
     """Bearer token check for knowledge-base changes."""
 
     def check(authorization: str = Header(default="")) -> None:
-        expected = state.settings.admin_token
-        if not expected:
+        scheme, _, token = authorization.partition(" ")
+        refusal = state.admin_refusal(token)
+        if refusal == "read_only":
             raise ApiError(403, "read_only", "知识库为只读：服务器未设置 POLICYQA_ADMIN_TOKEN / "
                                              "the knowledge base is read-only: no admin token is configured")
-        scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token:
             raise ApiError(401, "unauthorized", "需要管理员口令：Authorization: Bearer <token> / admin token required")
-        if not hmac.compare_digest(token.strip().encode(), expected.encode()):
+        if refusal:
             raise ApiError(403, "forbidden", "管理员口令错误 / wrong admin token")
 
     return check

@@ -6,6 +6,7 @@ at once; a Chroma server that is not reachable is retried, a wrong setting is re
 """
 from __future__ import annotations
 
+import hmac
 import logging
 import sqlite3
 import threading
@@ -105,6 +106,14 @@ class AppState:
             info.update(index=snap.name, clauses=len(snap.clauses), model=self.assistant.embeddings.model_id,
                         chroma=self.settings.chroma_location)
         return info
+
+    def admin_refusal(self, token: str) -> str:
+        """Why `token` may not change the knowledge base: "read_only" (no admin token is
+        configured), "forbidden" (wrong token), or "" when it may."""
+        expected = self.settings.admin_token
+        if not expected:
+            return "read_only"
+        return "" if hmac.compare_digest((token or "").strip().encode(), expected.encode()) else "forbidden"
 
     def require(self) -> Assistant:
         if not self.ready.is_set() or self.assistant is None:

@@ -20,6 +20,8 @@ KIND_NAMES = {
     "news report": "新闻报道",
     "other": "其他",
 }
+# How lists of documents are ordered: the opinion (or its report) first, then laws, regulations, the rest.
+KIND_ORDER = {"news report": 0, "opinion": 0, "law": 1, "administrative regulation": 2}
 UNCATALOGUED_STATUS = "未登记（目录中无此文件的信息，效力未核实）"
 
 

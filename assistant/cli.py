@@ -135,7 +135,7 @@ def cmd_study(args, settings) -> int:
         print(f"错误 / error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     if args.format == "docx":
-        output = Path(args.output or f"{pack.title.replace('：', '-')}.docx")
+        output = Path(args.output or f"{pack.file_stem}.docx")
         output.write_bytes(to_docx(pack))
         print(f"已生成 {output}", file=sys.stderr)
     elif args.output:

@@ -11,7 +11,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from .catalog import DocInfo, load_catalog
+from .catalog import KIND_ORDER, DocInfo, load_catalog
 from .corpus import read_document
 from .loaders import SUPPORTED_SUFFIXES, LoadError
 from .service import Assistant
@@ -53,15 +53,15 @@ class KnowledgeBase:
             counts[clause.doc_id] = counts.get(clause.doc_id, 0) + 1
             first.setdefault(clause.doc_id, clause)
         rows = []
-        for doc_id, clause in first.items():
+        for doc_id, clause in sorted(first.items(), key=lambda item: (KIND_ORDER.get(item[1].kind, len(KIND_ORDER)),
+                                                                        item[0])):
             info: DocInfo | None = catalog.get(clause.source)
             rows.append(DocumentRow(
                 id=doc_id, title=clause.title, kind=(info.kind_name if info else "未登记"), status=clause.status,
                 date=info.date if info else "", clauses=counts[doc_id], file=clause.source,
                 catalogued=info is not None,
             ))
-        order = {"新闻报道": 0, "意见": 0, "法律": 1, "行政法规": 2}
-        return sorted(rows, key=lambda r: (order.get(r.kind, 3), r.id))
+        return rows
 
     def add(self, filename: str, data: bytes, progress: Progress | None = None) -> tuple[DocInfo, BuildReport]:
         name = Path(filename or "").name

@@ -16,6 +16,7 @@ import numpy as np
 from chromadb.api.models.Collection import Collection
 from langchain_core.embeddings import Embeddings
 
+from .catalog import KIND_ORDER
 from .clause import Clause
 from .lexical import BM25Index, alternatives, tokenize
 from .store import IndexStore, search_text
@@ -61,11 +62,10 @@ class Snapshot:
         self.clauses = clauses
         self.row_of = {c.id: i for i, c in enumerate(clauses)}
         self.bm25 = bm25
-        # What the index holds, as a refusal lists it: the opinion first, then laws, regulations, the rest.
-        order = {"news report": 0, "opinion": 0, "law": 1, "administrative regulation": 2}
+        # What the index holds, in the order a refusal lists it.
         firsts = {}
         for c in clauses:
-            firsts.setdefault(c.cite_title, (order.get(c.kind, 3), c.doc_id))
+            firsts.setdefault(c.cite_title, (KIND_ORDER.get(c.kind, len(KIND_ORDER)), c.doc_id))
         self.titles = sorted(firsts, key=firsts.get)
 
     @classmethod

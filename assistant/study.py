@@ -116,6 +116,10 @@ class StudyPack:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    @property
+    def file_stem(self) -> str:
+        return self.title.replace("：", "-")
+
 
 def load_topics() -> list[dict]:
     return tomllib.loads((_DATA / "study_topics.toml").read_text(encoding="utf-8"))["topic"]

@@ -2,7 +2,6 @@
 学习备课 for trainers preparing study sessions."""
 from __future__ import annotations
 
-import hmac
 import html
 import logging
 import tempfile
@@ -88,19 +87,20 @@ def build_ui(state: AppState) -> gr.Blocks:
         return gr.update(value=""), "意见已提交，谢谢。"
 
     def document_rows():
+        """The documents table, the delete choice, the study-pack choice and a count."""
         try:
             rows = state.require_knowledge_base().documents()
         except NotReady as exc:
-            return [], gr.update(choices=[]), str(exc)
+            return [], gr.update(choices=[]), gr.update(choices=[]), str(exc)
         table = [[r.title, r.kind, r.status, r.date, r.clauses, r.file, r.id] for r in rows]
         choices = [(f"{r.title}（{r.file}）", r.id) for r in rows]
-        return table, gr.update(choices=choices, value=None), f"知识库共 {len(rows)} 个文档。"
+        return (table, gr.update(choices=choices, value=None), gr.update(choices=[(r.title, r.id) for r in rows]),
+                f"知识库共 {len(rows)} 个文档。")
 
     def check_token(token: str) -> None:
-        if read_only:
-            raise gr.Error("知识库为只读：服务器未设置 POLICYQA_ADMIN_TOKEN。")
-        if not hmac.compare_digest((token or "").encode(), state.settings.admin_token.encode()):
-            raise gr.Error("管理员口令错误。")
+        refusal = state.admin_refusal(token)
+        if refusal:
+            raise gr.Error("知识库为只读：服务器未设置 POLICYQA_ADMIN_TOKEN。" if refusal == "read_only" else "管理员口令错误。")
 
     def upload(file_path, token: str, progress=gr.Progress()):
         check_token(token)
@@ -135,19 +135,12 @@ def build_ui(state: AppState) -> gr.Blocks:
             raise gr.Error(str(exc)) from None
         markdown = to_markdown(pack)
         folder = Path(tempfile.mkdtemp(prefix="policyqa-study-"))
-        path = folder / f"{pack.title.replace('：', '-')}.{fmt}"
+        path = folder / f"{pack.file_stem}.{fmt}"
         if fmt == "docx":
             path.write_bytes(to_docx(pack))
         else:
             path.write_text(markdown, encoding="utf-8")
         return str(path), markdown
-
-    def document_choices():
-        try:
-            rows = state.require_knowledge_base().documents()
-        except NotReady:
-            return gr.update(choices=[])
-        return gr.update(choices=[(r.title, r.id) for r in rows])
 
     def hit_test(query: str):
         try:
@@ -222,15 +215,15 @@ def build_ui(state: AppState) -> gr.Blocks:
                        [chatbot, answers, feedback_id, comment_row, feedback_note])
         chatbot.like(rate, [answers], [feedback_id, comment_row, feedback_note])
         comment_send.click(add_comment, [feedback_id, comment], [comment, feedback_note])
-        refresh.click(document_rows, None, [docs_table, delete_choice, docs_status])
-        upload_button.click(upload, [upload_file, token], [docs_table, delete_choice, docs_status, kb_result])
-        delete_button.click(delete, [delete_choice, token], [docs_table, delete_choice, docs_status, kb_result])
+        document_outputs = [docs_table, delete_choice, study_docs, docs_status]
+        refresh.click(document_rows, None, document_outputs)
+        upload_button.click(upload, [upload_file, token], document_outputs + [kb_result])
+        delete_button.click(delete, [delete_choice, token], document_outputs + [kb_result])
         hit_button.click(hit_test, [hit_query], [hits_table])
         hit_query.submit(hit_test, [hit_query], [hits_table])
         study_button.click(study_pack, [study_topic, study_docs, study_questions, study_format],
                            [study_file, study_preview])
-        ui.load(document_rows, None, [docs_table, delete_choice, docs_status])
-        ui.load(document_choices, None, [study_docs])
+        ui.load(document_rows, None, document_outputs)
     # Gradio runs one event at a time unless told otherwise; answer as many chats at once as the API does.
     ui.queue(default_concurrency_limit=state.settings.max_concurrent, max_size=state.settings.max_queue)
     return ui
