@@ -31,7 +31,9 @@ class Answer:
     question: str = ""
     standalone_question: str = ""  # the question after folding in earlier turns
     notes: list[str] = field(default_factory=list)  # caveats on the cited documents' status
-    refusal_reason: str = ""  # "not_covered" | "out_of_scope" | "injection" | "invalid" | ""
+    refusal_reason: str = ""  # "not_covered" | "out_of_scope" | "injection" | ""
+    # "low": a tentative answer — no clause answers the question directly, these may be related.
+    confidence: str = "high"
     fallback_reason: str = ""
     checks: list[str] = field(default_factory=list)
     latency_ms: float = 0.0

@@ -10,18 +10,25 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .audience import AudienceError, default_audiences
+
 CATALOG_FILE = "catalog.toml"
 DATE_KEYS = ("adopted", "promulgated", "revised", "published", "effective")
-KINDS = ("law", "administrative regulation", "opinion", "news report", "other")
+KINDS = ("law", "administrative regulation", "party regulation", "party normative document", "opinion",
+         "news report", "other")
 KIND_NAMES = {
     "law": "法律",
     "administrative regulation": "行政法规",
+    "party regulation": "党内法规",
+    "party normative document": "党内规范性文件",
     "opinion": "意见",
     "news report": "新闻报道",
     "other": "其他",
 }
-# How lists of documents are ordered: the opinion (or its report) first, then laws, regulations, the rest.
-KIND_ORDER = {"news report": 0, "opinion": 0, "law": 1, "administrative regulation": 2}
+# How lists of documents are ordered: the opinion (or its report) first, then laws, regulations,
+# Party regulations, the rest.
+KIND_ORDER = {"news report": 0, "opinion": 0, "law": 1, "administrative regulation": 2, "party regulation": 3,
+              "party normative document": 4}
 UNCATALOGUED_STATUS = "未登记（目录中无此文件的信息，效力未核实）"
 
 
@@ -42,6 +49,7 @@ class DocInfo:
     dates: dict[str, str] = field(default_factory=dict)
     note: str = ""
     catalogued: bool = True
+    applies_to: tuple[str, ...] = ()  # audience ids (data/audiences.toml): whom the document governs
 
     @property
     def cite_title(self) -> str:
@@ -91,6 +99,11 @@ def load_catalog(corpus_dir: Path) -> dict[str, DocInfo]:
         if kind not in KINDS:
             raise CatalogError(f"{path}: document {raw['id']!r} has unknown kind {kind!r} (one of {KINDS})")
         ids.add(raw["id"])
+        applies_to = tuple(raw.get("applies_to", ()))
+        try:
+            default_audiences().check(applies_to)
+        except AudienceError as exc:
+            raise CatalogError(f"{path}: document {raw['id']!r}: {exc}") from None
         entries[raw["file"]] = DocInfo(
             id=raw["id"],
             file=raw["file"],
@@ -102,6 +115,7 @@ def load_catalog(corpus_dir: Path) -> dict[str, DocInfo]:
             number=raw.get("number", ""),
             dates={k: str(raw[k]) for k in DATE_KEYS if raw.get(k)},
             note=raw.get("note", ""),
+            applies_to=applies_to,
         )
     return entries
 

@@ -14,7 +14,7 @@ import sys
 from dataclasses import dataclass, field
 
 # Bump when the splitter's output for the same file changes, so the index re-embeds.
-SPLITTER_VERSION = "3"
+SPLITTER_VERSION = "4"
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +30,11 @@ class Unit:
     @property
     def is_item(self) -> bool:
         return self.suffix.endswith("项")
+
+
+def search_text(clause: "Clause") -> str:
+    """What is embedded and tokenised: the clause with the document and heading it sits under."""
+    return f"{clause.cite_short} {clause.path}\n{clause.text}"
 
 
 @dataclass(frozen=True, slots=True)  # slots: a large index holds hundreds of thousands
@@ -51,6 +56,7 @@ class Clause:
     body_start: int = 0  # where the content begins after a "第九十三条 " prefix
     units: tuple[Unit, ...] = field(default_factory=tuple)
     note: str = ""  # the document's caveat, shown with any answer citing it
+    applies_to: tuple[str, ...] = ()  # the document's audiences (data/audiences.toml)
 
     @property
     def label(self) -> str:
@@ -94,7 +100,14 @@ class Clause:
         return self.text[lead[0]:lead[1]]
 
     @property
+    def vector_key(self) -> str:
+        """Identifies what is embedded (the clause under its document and heading): a clause
+        whose key is unchanged keeps its vector, whatever else about it changed."""
+        return hashlib.sha1(search_text(self).encode("utf-8")).hexdigest()
+
+    @property
     def content_hash(self) -> str:
+        """Identifies everything stored about the clause."""
         payload = json.dumps([SPLITTER_VERSION, self.to_metadata(), self.text], ensure_ascii=False)
         return hashlib.sha1(payload.encode("utf-8")).hexdigest()
 
@@ -113,6 +126,7 @@ class Clause:
             "short_locator": self.short_locator,
             "label": self.label,
             "note": self.note,
+            "applies_to": ",".join(self.applies_to),
             "start": self.start,
             "end": self.end,
             "body_start": self.body_start,
@@ -143,4 +157,5 @@ class Clause:
             body_start=int(meta["body_start"]),
             units=tuple(Unit(*u) for u in json.loads(meta["units"])),
             note=shared(meta.get("note", "")),
+            applies_to=tuple(a for a in meta.get("applies_to", "").split(",") if a),
         )

@@ -73,7 +73,7 @@ def cmd_ask(args, settings) -> int:
 def cmd_eval(args, settings) -> int:
     from .evaluation import format_table, load_items, run_assistant, run_naive_baseline, summarize
 
-    items = load_items(Path(args.file))
+    items = load_items(Path(args.file), args.split or "")
     if args.mode == "llm" and not settings.llm_base_url:
         print("错误 / error: --mode llm 需要设置 POLICYQA_LLM_BASE_URL 和 POLICYQA_LLM_MODEL", file=sys.stderr)
         return EXIT_USAGE
@@ -104,6 +104,19 @@ def cmd_eval(args, settings) -> int:
             print("\n未达标的题目 / misses:")
             for o in misses:
                 print(f"- {o.item.id} {o.item.question} -> {'拒答' if o.refused else '; '.join(o.labels)}")
+    return 0
+
+
+def cmd_calibrate(args, settings) -> int:
+    from .calibration import main as calibrate
+    from .gate import MODEL_FILE
+
+    settings = replace(settings, llm_base_url="", llm_model="")
+    assistant = _assistant(settings)
+    assistant.ensure_index(progress=_progress_bar())
+    folder = Path(args.output) if args.output else MODEL_FILE.parent
+    print(calibrate(assistant, args.sets, folder))
+    print(f"已写入 {folder}/ranker.json、gate.json / written", file=sys.stderr)
     return 0
 
 
@@ -166,9 +179,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.add_argument("-k", type=int, default=5, help="depth for retrieval hit@k (default 5)")
     p.add_argument("--baseline", choices=["naive"], help="also run LangChain's default retrieval")
+    p.add_argument("--split", choices=["calibration", "test"],
+                   help="only the questions of one half of the set (see eval/split.py)")
     p.add_argument("--mode", choices=["extractive", "llm"], default="extractive",
                    help="answer mode to evaluate (llm needs POLICYQA_LLM_BASE_URL and POLICYQA_LLM_MODEL)")
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("calibrate", help="拟合覆盖判断（只用校准题）/ fit the coverage gate on calibration questions")
+    p.add_argument("sets", nargs="+", metavar="FILE[:SPLIT]",
+                   help="question files, e.g. eval/cadre.jsonl:calibration ../shared/eval/colloquial.jsonl")
+    p.add_argument("-o", "--output", help="folder for ranker.json and gate.json (default: the package's data/)")
+    p.set_defaults(func=cmd_calibrate)
 
     p = sub.add_parser("study", help="学习备课材料 / a study pack for trainers")
     p.add_argument("topic", help="主题，如 容错纠错、干部考核、选拔任用、关心关爱、年休假、政务处分，或任意文字")

@@ -1,9 +1,12 @@
 """Fold a follow-up question into the conversation so retrieval sees a standalone question.
 
-Without an LLM this is done by rule: a follow-up ("那事业单位人员呢？", "撤职呢？",
-"如果是乡镇的呢？") either swaps one term of the previous question for a term of the
-same kind (公务员 → 事业单位人员, 警告 → 撤职) or, when nothing can be swapped, is
-appended to the previous question as a refinement.
+Without an LLM this is done by rule. A turn leans on the one before when it says so
+(opens with 那/如果/要是, ends with 呢, points back with 这种/这个/我本人), when it has at
+most one content word of its own ("我自己可以申请吗？", "谁来定？"), or when it picks up
+a subject word of the previous question ("处分期满了……" → "这个解除要走啥流程"). A
+follow-up either swaps one term of the previous question for a term of the same kind
+(公务员 → 事业单位人员, 警告 → 撤职) or, when nothing can be swapped, is appended to the
+previous question as a refinement; its own words are the focus retrieval weighs most.
 """
 from __future__ import annotations
 
@@ -12,8 +15,12 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from .lexical import content_words
+from .thesaurus import PERSON_CATEGORY, default_thesaurus
 
-_LEADING = re.compile(r"^(那对于|那如果|那要是|那么|那|如果是|如果|要是|假如|还有|另外|再问一下|再问|请问|同样|对于)")
+_LEADING = re.compile(r"^(那对于|那如果|那要是|那么|那|如果是|如果|要是|假如|万一|还有|另外|再问一下|再问|请问|同样|对于)")
+# Words that point back into the conversation: "这种情况", "这期间", "我本人", "他".
+_POINTING_BACK = re.compile(r"这种|这个|这样|这些|这期间|这段|那种|那个|上述|上面|前面说|刚才|刚刚|其中|此前|"
+                            r"我本人|我自己|本人|他们|她们|^他|^她|^它|之后|然后|接下来|后面")
 _TRAILING = re.compile(r"(的话)?(呢|的呢|怎么样|怎么办|又如何|如何)?[？?！!。．\s]*$")
 _ENDS_WITH_NE = re.compile(r"呢[？?！!。\s]*$")
 _INTERROGATIVE = re.compile(r"吗|为什么|为何|怎么|怎样|如何|哪些|哪个|哪几|多少|多久|几|是否|能否|能不能|可不可以|有没有|什么")
@@ -43,24 +50,43 @@ class Condensed:
     focus: str = ""  # what the follow-up itself asked about; weighted up in retrieval
 
 
-def is_follow_up(question: str) -> bool:
-    """A question that leans on the one before: opens with 那/如果…, ends with 呢, or is a
-    fragment — unless it asks something of its own about at least two things."""
+def is_follow_up(question: str, previous: str = "") -> bool:
+    """A question that leans on the one before (see the module notes) — unless it asks
+    something of its own about at least two things and shares no subject with it."""
     q = question.strip()
     if not q:
         return False
-    leaning = bool(_LEADING.match(q) or _ENDS_WITH_NE.search(q)) or len(q) <= 6
+    own = content_words(q)
+    if previous and _shares_subject(own, previous):
+        return True
+    leaning = bool(_LEADING.match(q) or _ENDS_WITH_NE.search(q) or _POINTING_BACK.search(q)) or len(q) <= 6
     if leaning and _INTERROGATIVE.search(q):
-        return len(content_words(q)) < 2
-    return leaning
+        return len(own) < 2
+    return leaning or len(own) <= 1
+
+
+def _shares_subject(words: list[str], previous: str) -> bool:
+    """A content word of the previous question taken up again — not a word for who is asking
+    (公务员, 干部, 事业单位 …): those name the person, not the subject."""
+    thesaurus = default_thesaurus()
+    before = set(content_words(previous))
+    for word in words:
+        concept = thesaurus.concept(word)
+        if concept is not None and concept.category == PERSON_CATEGORY:
+            continue
+        if word in before or (concept is not None and before & set(concept.words)):
+            return True
+    return False
 
 
 def condense(question: str, history: Iterable[Turn]) -> Condensed:
     """The question as it would be asked without the conversation before it."""
     users = [t.content for t in history if t.role == "user" and t.content.strip()]
-    if not users or not is_follow_up(question):
+    if not users:
         return Condensed(question.strip())
     previous = condense(users[-1], [Turn("user", u) for u in users[:-1]]).text
+    if not is_follow_up(question, previous):
+        return Condensed(question.strip())
     core = _TRAILING.sub("", _LEADING.sub("", question.strip())).strip("，,。 ")
     if not core:
         return Condensed(previous)

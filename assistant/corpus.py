@@ -1,9 +1,11 @@
-"""Read the corpus folder: every supported file, its catalog entry, and its clauses."""
+"""Read the corpus folder: every supported file, its catalog entry, its clauses, and the
+associated questions reviewed for them (corpus/questions/, see associated.py)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from . import associated
 from .catalog import CATALOG_FILE, DocInfo, load_catalog, uncatalogued
 from .clause import Clause
 from .loaders import SUPPORTED_SUFFIXES, LoadError, load_document
@@ -18,6 +20,9 @@ class CorpusScan:
     # index are kept, so a damaged file never silently removes a document.
     failed: dict[str, str] = field(default_factory=dict)
     ignored: list[str] = field(default_factory=list)  # files of a type the corpus does not hold
+    questions: dict[str, list[str]] = field(default_factory=dict)  # clause id -> associated questions
+    # Questions files that could not be read, and questions whose clause no longer exists.
+    question_problems: list[str] = field(default_factory=list)
 
 
 def corpus_files(corpus_dir: Path) -> list[Path]:
@@ -60,4 +65,12 @@ def scan_corpus(corpus_dir: Path) -> CorpusScan:
         taken.add(info.id)
         scan.documents.append(info)
         scan.clauses.extend(clauses)
+    scan.questions, scan.question_problems = associated.load_all(corpus_dir)
+    known = {c.id for c in scan.clauses}
+    loaded = {d.id for d in scan.documents}
+    for clause_id in sorted(scan.questions):
+        doc_id = clause_id.rpartition("/")[0]
+        if clause_id not in known and doc_id in loaded:  # a failed file keeps its questions with its clauses
+            scan.question_problems.append(f"关联问题指向不存在的条文 {clause_id}（文档已修改？）/ "
+                                          f"questions for a clause that no longer exists")
     return scan

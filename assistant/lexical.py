@@ -6,12 +6,14 @@ per-query rebuild. The arrays are saved once and memory-mapped by every process.
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import re
 import shutil
 import threading
 import unicodedata
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -29,37 +31,20 @@ STOPWORDS = frozenset(
     什么 怎么 怎么样 怎样 如何 为什么 哪 哪些 哪个 哪里 多少 几 几个 多久 多长 吗 呢 是否 是不是 有没有
     能不能 可不可以 会不会 要不要 请问 请 问 一下 一个 有 没有 没 也 都 就 还 又 再 很 最 更 能 会 要 想
     可 可以 应该 需要 得 地 着 过 上 下 中 里 时 时候 等 等等 之类 方面 情况 问题 规定 相关 有关 关于
-    对于 针对 呢 吗 么 啥 咋 谁 不 不会 几天 多少天 几年 几次 多高 多长时间 多大""".split()
+    对于 针对 呢 吗 么 啥 咋 谁 不 不会 几天 多少天 几年 几次 多高 多长时间 多大
+    咋办 咋样 咋整 咋弄 咋算 咋回事 干嘛 干啥 为啥 啥样 没 行不行 算不算 能否 可否 还是 到底 究竟
+    一般 大概 是否是 的话 吧 呗 哈 啦 喽 嗯 哎 诶 请教 问问 想问 想知道 知道 告诉 说说 讲讲""".split()
 )
+# Parts of speech that carry no subject matter in a question: pronouns, adverbs, prepositions,
+# conjunctions, particles, modal particles, interjections, numerals, measure and time words.
+_FUNCTION_TAGS = ("r", "d", "p", "c", "u", "y", "e", "o", "m", "q", "t", "f")
 _TOKEN = re.compile(r"[\w%]", re.UNICODE)
 # Question words jieba keeps whole ("哪几种", "几档", "多少天"): what is asked, not what about.
 _INTERROGATIVE_TOKEN = re.compile(r"^(哪|几|多少|什么|怎|如何|为何|为什么|是否|能否|有没有|多久|多长)")
 
 _MEASURE_WORDS = frozenset("种 个 类 项 次 条 位 名 些 样 方面 部分 点 步".split())
-
-# Everyday words a cadre types -> the words statutes use for the same thing. Query side only.
-SYNONYMS: dict[str, tuple[str, ...]] = {
-    "不能": ("不得",),
-    "不可以": ("不得",),
-    "不准": ("不得",),
-    "天": ("日",),
-    "种": ("种类", "分为"),  # "有哪几种" asks for a classification
-    "类": ("类别", "种类", "分为"),
-    "组成": ("包括",),
-    "构成": ("包括",),
-    "档": ("档次", "等次"),
-    "等次": ("档次",),
-    "档次": ("等次",),
-    "等级": ("等次", "档次"),
-    "补偿": ("报酬", "补助", "赔偿"),
-    "辞职": ("辞去公职",),
-    "提拔": ("晋升",),
-    "升职": ("晋升",),
-    "晋升": ("提拔",),
-    "考评": ("考核",),
-    "请假": ("事假", "病假"),
-}
-
+# Tagged as adverbs or numerals, but what a question is about ("不得", "一把手" in a sentence).
+_KEEP_DESPITE_TAG = frozenset("不得 严重 主动 擅自 破格 公开 连续 一票否决 一把手 一把".split())
 
 def set_cache_dir(path: Path) -> None:
     """Where jieba keeps its 9 MB dictionary cache (it defaults to the system temp folder)."""
@@ -82,9 +67,29 @@ def _ensure_jieba() -> None:
             jieba.dt.tmp_dir = str(_jieba_cache_dir)
         jieba.initialize()
         jieba.load_userdict(str(_DOMAIN_WORDS))
+        from .thesaurus import default_thesaurus
+        from .uncovered import default_uncovered
+
+        # "年假", "处分期", "公积金" stay whole words (and are nouns).
+        for word in [*default_thesaurus().words, *default_uncovered().topic_of]:
+            if len(word) > 1:
+                jieba.add_word(word, freq=max(jieba.get_FREQ(word) or 0, 2000), tag="n")
         _jieba_ready = True
 
 
+def dictionary_version() -> str:
+    """Changes whenever the words the tokenizer knows change, so cached BM25 is rebuilt."""
+    from .thesaurus import DATA_FILE
+
+    digest = hashlib.sha1()
+    from .uncovered import DATA_FILE as UNCOVERED_FILE
+
+    for path in (_DOMAIN_WORDS, DATA_FILE, UNCOVERED_FILE):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+@lru_cache(maxsize=65536)  # the same clauses and sentences are normalised for question after question
 def normalize(text: str) -> str:
     """Full-width letters/digits/punctuation to their ASCII forms, lower case."""
     return unicodedata.normalize("NFKC", text).lower()
@@ -100,16 +105,40 @@ def tokenize(text: str) -> list[str]:
         if _INTERROGATIVE_TOKEN.match(tok):  # "哪几档" asks about 档: keep what is asked about
             while _INTERROGATIVE_TOKEN.match(tok):
                 tok = _INTERROGATIVE_TOKEN.sub("", tok, count=1)
-            if tok in _MEASURE_WORDS and tok not in SYNONYMS:
+            if tok in _MEASURE_WORDS:
                 continue
         if tok.strip() and _TOKEN.search(tok) and tok not in STOPWORDS:
             tokens.append(tok)
     return tokens
 
 
-def alternatives(token: str) -> tuple[str, ...]:
-    """The token and the statute words that mean the same."""
-    return (token, *SYNONYMS.get(token, ()))
+_NGRAM_CHARS = re.compile(r"[\u4e00-\u9fff0-9a-z%]+")
+
+
+def bigrams(text: str) -> list[str]:
+    """Character bigrams of the runs of Chinese characters and digits: they meet where words
+    do not ("处分期" and "处分期间", a compound the tokenizer cut differently)."""
+    out = []
+    for run in _NGRAM_CHARS.findall(normalize(text)):
+        out.extend(run[i:i + 2] for i in range(len(run) - 1))
+    return out
+
+
+def question_words(text: str) -> list[str]:
+    """A question's words that carry subject matter — function words dropped by their part of
+    speech (a cadre's "现在该咋办", "这种也要…吗" say nothing about the subject) — each with
+    its search-mode parts, as `tokenize` gives them for clauses."""
+    _ensure_jieba()
+    import jieba
+    import jieba.posseg
+
+    words = []
+    for pair in jieba.posseg.cut(normalize(text)):
+        if pair.flag.startswith(_FUNCTION_TAGS) and pair.word not in _KEEP_DESPITE_TAG:
+            continue
+        words.extend(tokenize(pair.word) if len(pair.word) > 2 else
+                     [pair.word] if _TOKEN.search(pair.word) and pair.word not in STOPWORDS else [])
+    return list(dict.fromkeys(words))
 
 
 def content_words(text: str) -> list[str]:
@@ -158,11 +187,14 @@ class BM25Index:
                                     shape=tf_matrix.shape)
         return cls(vocab, weights, idf)
 
-    def scores(self, query_tokens: list[str]) -> np.ndarray:
-        ids = [self.vocab[t] for t in query_tokens if t in self.vocab]
-        if not ids:
+    def scores(self, query: dict[str, float]) -> np.ndarray:
+        """BM25 of every clause for terms with query-side weights (an expansion counts less
+        than the word the cadre typed)."""
+        known = [(self.vocab[t], w) for t, w in query.items() if t in self.vocab and w > 0]
+        if not known:
             return np.zeros(self.weights.shape[0], dtype=np.float32)
-        return np.asarray(self.weights[:, ids].sum(axis=1)).ravel()
+        ids, weights = zip(*known)
+        return np.asarray(self.weights[:, list(ids)] @ np.asarray(weights, dtype=np.float32)).ravel()
 
     def term_weight(self, token: str) -> float:
         """IDF of a term; a term the corpus never uses counts as maximally specific."""

@@ -23,6 +23,7 @@ from langchain_core.runnables import RunnableLambda
 
 from .answer import Answer, Citation
 from .citation_check import CitationChecker, split_generated
+from .compose import TENTATIVE_LEAD
 from .condense import Condensed, Turn, condense
 from .config import Settings
 
@@ -162,7 +163,7 @@ class LLMAnswerer:
         run.prepared = self.assistant.prepare(run.question, run.turns, run.condensed)
         if run.prepared.extractive.refused:
             raise Declined()
-        run.clauses = [h.clause for h in run.prepared.retrieval.hits[:SOURCES]]
+        run.clauses = [c.hit.clause for c in run.prepared.ranked[:SOURCES]]
         return {"sources": format_sources(run.clauses), "question": as_data(run.condensed.text)}
 
     # ---- answers -------------------------------------------------------------------
@@ -229,16 +230,20 @@ class LLMAnswerer:
         citations = []
         for new_n, n in enumerate(checker.order, 1):
             clause, (s, e) = run.clauses[n - 1], checker.quote_span(n)
-            hit = prepared.retrieval.hits[n - 1]
+            relevance = prepared.ranked[n - 1].relevance
             citations.append(Citation(
                 n=new_n, doc_id=clause.doc_id, title=clause.title, label=clause.label_for(s, e),
                 short_label=clause.short_label_for(s, e), status=clause.status, text=clause.text,
-                quote=clause.text[s:e], lead_in=clause.lead_in_for(s, e), score=round(float(hit.score), 6),
+                quote=clause.text[s:e], lead_in=clause.lead_in_for(s, e), score=round(float(relevance), 6),
                 clause_id=clause.id, source=clause.source, start=clause.start, end=clause.end))
         notes = list(dict.fromkeys(run.clauses[n - 1].note for n in checker.order if run.clauses[n - 1].note))
         text = checker.text + "".join(f"\n注：{note}" for note in notes)
+        confidence = prepared.extractive.confidence
+        if confidence == "low":  # the gate found no clause that answers directly: the model's answer says so first
+            text = f"{TENTATIVE_LEAD}\n{text}"
         answer = Answer(answer=text, refused=False, citations=citations, mode="llm", question=run.question,
-                        standalone_question=prepared.standalone, notes=notes, checks=run.checks + checker.checks)
+                        standalone_question=prepared.standalone, notes=notes, checks=run.checks + checker.checks,
+                        confidence=confidence)
         return prepared, answer
 
     def _fallback(self, run: Run, reason: str, exc: BaseException | None = None,

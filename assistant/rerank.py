@@ -6,7 +6,7 @@ from pathlib import Path
 
 from .embeddings import EmbeddingError
 from .retrieval import Hit
-from .store import search_text
+from .clause import search_text
 
 RERANK_DEPTH = 20
 

@@ -1,13 +1,15 @@
-"""Hybrid retrieval: dense (Chroma) + BM25 over jieba tokens, fused by reciprocal rank.
+"""Hybrid retrieval: dense (Chroma; clauses and their associated questions) + BM25 over
+words and over character bigrams, fused by reciprocal rank.
 
-A `Snapshot` is one loaded generation of the index — its Chroma collection, every
-clause, and the BM25 matrix — and never changes; a rebuild produces a new snapshot and
-readers switch by taking the new reference.
+A `Snapshot` is one loaded generation of the index — its Chroma collections, every
+clause, its associated questions, and the BM25 matrices — and never changes; a rebuild
+produces a new snapshot and readers switch by taking the new reference.
 """
 from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,9 +19,11 @@ from chromadb.api.models.Collection import Collection
 from langchain_core.embeddings import Embeddings
 
 from .catalog import KIND_ORDER
-from .clause import Clause
-from .lexical import BM25Index, alternatives, tokenize
-from .store import IndexStore, search_text
+from .clause import Clause, search_text
+from .lexical import BM25Index, bigrams, dictionary_version, tokenize
+from .query import Analysis, QueryTerms, Vocabulary, analyze
+from .store import IndexStore
+from .thesaurus import Thesaurus
 
 log = logging.getLogger(__name__)
 
@@ -30,10 +34,14 @@ RRF_K = 60
 @dataclass
 class Hit:
     clause: Clause
-    dense: float = 0.0  # cosine similarity (0 when not among the dense candidates)
+    dense: float = 0.0  # cosine similarity of the clause (0 when not among the dense candidates)
     dense_rank: int | None = None
-    bm25: float = 0.0
+    question: float = 0.0  # best cosine similarity of one of its associated questions
+    question_rank: int | None = None
+    bm25: float = 0.0  # words, with their thesaurus forms
     bm25_rank: int | None = None
+    ngram: float = 0.0  # character bigrams
+    ngram_rank: int | None = None
     fused: float = 0.0
     rerank: float | None = None
 
@@ -47,55 +55,82 @@ class Retrieval:
     query: str
     tokens: list[str]
     hits: list[Hit]
+    terms: QueryTerms
     degraded: str = ""  # why dense retrieval was skipped, if it was
-    idf: dict[str, float] = field(default_factory=dict)  # query terms and their synonyms -> idf
-    focus: frozenset[str] = frozenset()  # tokens of a follow-up's own words
+    dense_scores: list[float] = field(default_factory=list)  # the clause similarities of the dense candidates
+    question_scores: list[float] = field(default_factory=list)  # … and of the associated-question candidates
+
+
+def evidence_text(clause: Clause, questions) -> str:
+    """What speaks for a clause answering a question: its search text and the questions
+    reviewers associated with it (document expansion, as doc2query does)."""
+    return "\n".join([search_text(clause), *questions])
 
 
 class Snapshot:
-    """One generation of the index, loaded: collection, clauses and BM25."""
+    """One generation of the index, loaded: collections, clauses, their associated questions,
+    and the lexical indexes (words and character bigrams) over both."""
 
-    def __init__(self, name: str, pointer: dict, collection: Collection, clauses: list[Clause], bm25: BM25Index):
+    def __init__(self, name: str, pointer: dict, collection: Collection, questions: Collection | None,
+                 clauses: list[Clause], questions_of: dict[str, list[str]], words: BM25Index, ngrams: BM25Index):
         self.name = name
         self.pointer = pointer
         self.collection = collection
+        self.question_collection = questions
         self.clauses = clauses
         self.row_of = {c.id: i for i, c in enumerate(clauses)}
-        self.bm25 = bm25
+        self.questions_of = questions_of
+        self.question_count = sum(map(len, questions_of.values()))
+        self.words = words
+        self.ngrams = ngrams
+        self.vocabulary = Vocabulary(words)
         # What the index holds, in the order a refusal lists it.
         firsts = {}
         for c in clauses:
             firsts.setdefault(c.cite_title, (KIND_ORDER.get(c.kind, len(KIND_ORDER)), c.doc_id))
         self.titles = sorted(firsts, key=firsts.get)
 
+    def evidence_text(self, clause: Clause) -> str:
+        return evidence_text(clause, self.questions_of.get(clause.id, ()))
+
     @classmethod
     def load(cls, store: IndexStore, model_id: str, cache_dir: Path | None) -> "Snapshot":
-        collection, pointer = store.open_active(model_id)
+        collection, questions, pointer = store.open_active(model_id)
         clauses = sorted(IndexStore.read_clauses(collection), key=lambda c: c.id)
-        bm25 = cls._lexical(store, pointer, clauses, cache_dir)
-        return cls(collection.name, pointer, collection, clauses, bm25)
+        questions_of = IndexStore.read_questions(questions)
+        texts = [evidence_text(c, questions_of.get(c.id, ())) for c in clauses]
+        words, ngrams = cls._lexical(store, pointer, texts, cache_dir)
+        return cls(collection.name, pointer, collection, questions, clauses, questions_of, words, ngrams)
 
     @staticmethod
-    def _lexical(store: IndexStore, pointer: dict, clauses: list[Clause], cache_dir: Path | None) -> BM25Index:
-        """BM25 for this generation, from the cache folder when a process built it before."""
+    def _lexical(store: IndexStore, pointer: dict, texts: list[str],
+                 cache_dir: Path | None) -> tuple[BM25Index, BM25Index]:
+        """BM25 over words and over bigrams for this generation, from the cache folder when a
+        process built them before (with the same tokenizer dictionary)."""
         key = hashlib.sha1(f"{store.settings.chroma_location}|{pointer['active']}|{pointer.get('built_at')}|"
-                           f"{len(clauses)}".encode()).hexdigest()[:16]
+                           f"{len(texts)}|{dictionary_version()}".encode()).hexdigest()[:16]
         folder = cache_dir / f"bm25-{key}" if cache_dir else None
         if folder is not None and folder.is_dir():
             try:
-                return BM25Index.load(folder)
+                return BM25Index.load(folder / "words"), BM25Index.load(folder / "ngrams")
             except (OSError, ValueError, KeyError) as exc:
                 log.warning("BM25 cache %s unreadable (%s); rebuilding it", folder, exc)
                 shutil.rmtree(folder, ignore_errors=True)
-        bm25 = BM25Index.build([tokenize(search_text(c)) for c in clauses])
+        words = BM25Index.build([tokenize(t) for t in texts])
+        ngrams = BM25Index.build([bigrams(t) for t in texts])
         if folder is not None:
             for stale in cache_dir.glob("bm25-*"):
                 shutil.rmtree(stale, ignore_errors=True)
+            partial = folder.with_name(f"{folder.name}.partial-{os.getpid()}")
             try:
-                bm25.save(folder)
+                words.save(partial / "words")
+                ngrams.save(partial / "ngrams")
+                partial.rename(folder)
             except OSError as exc:  # another process saved it first, or the disk is full: serve anyway
                 log.warning("could not cache BM25 in %s: %s", folder, exc)
-        return bm25
+            finally:
+                shutil.rmtree(partial, ignore_errors=True)
+        return words, ngrams
 
 
 def top_rows(scores: np.ndarray, k: int) -> list[int]:
@@ -110,46 +145,74 @@ def top_rows(scores: np.ndarray, k: int) -> list[int]:
 
 
 class HybridRetriever:
-    def __init__(self, snapshot: Snapshot, embeddings: Embeddings, reranker=None):
+    """Four rankings fused by reciprocal rank: the clause vectors, the associated-question
+    vectors (a question phrased like the cadre's leads to its clause), BM25 over words with
+    their thesaurus forms, and BM25 over character bigrams."""
+
+    def __init__(self, snapshot: Snapshot, embeddings: Embeddings, thesaurus: Thesaurus, reranker=None):
         self.snapshot = snapshot
         self.embeddings = embeddings
+        self.thesaurus = thesaurus
         self.reranker = reranker
 
     def search(self, query: str, k: int = 5, focus: str = "") -> Retrieval:
         snap = self.snapshot
-        tokens = tokenize(query)
-        focus_tokens = frozenset(tokenize(focus)) if focus else frozenset()
-        # BM25 sees the statute synonyms of each term, and a follow-up's own terms twice.
-        lexical_query = [f for t in tokens for f in alternatives(t)] + [t for t in tokens if t in focus_tokens]
+        analysis = analyze(query, snap.vocabulary, self.thesaurus, focus)
         hits: dict[str, Hit] = {}
-        degraded = ""
-        try:
-            for rank, (cid, sim) in enumerate(self._dense(query), 1):
+
+        def rank(field_: str, scored: list[tuple[str, float]]) -> None:
+            for position, (cid, score) in enumerate(scored, 1):
                 hit = hits.setdefault(cid, Hit(snap.clauses[snap.row_of[cid]]))
-                hit.dense, hit.dense_rank = sim, rank
-                hit.fused += 1.0 / (RRF_K + rank)
+                setattr(hit, field_, score)
+                setattr(hit, f"{field_}_rank", position)
+                hit.fused += 1.0 / (RRF_K + position)
+
+        degraded, dense_scores, question_scores = "", [], []
+        try:
+            vector = self.embeddings.embed_query(query)
+            dense = self._dense(snap.collection, vector, len(snap.clauses))
+            dense_scores = [score for _, score in dense]
+            rank("dense", dense)
+            if snap.question_collection is not None:
+                asked = self._dense(snap.question_collection, vector, snap.question_count)
+                question_scores = [score for _, score in asked]
+                rank("question", asked)
         except Exception as exc:  # a Chroma server that went away: answer from BM25 alone
             log.warning("dense retrieval failed, using BM25 only: %s", exc)
             degraded = f"向量检索暂不可用，仅用关键词检索 / dense retrieval unavailable: {exc}"
-        scores = snap.bm25.scores(lexical_query)
-        if scores.any():
-            for rank, row in enumerate(top_rows(scores, CANDIDATES), 1):
-                clause = snap.clauses[row]
-                hit = hits.setdefault(clause.id, Hit(clause))
-                hit.bm25, hit.bm25_rank = float(scores[row]), rank
-                hit.fused += 1.0 / (RRF_K + rank)
+        rank("bm25", self._lexical(snap.words, analysis.lexical))
+        rank("ngram", self._lexical(snap.ngrams, ngram_query(analysis)))
         ranked = sorted(hits.values(), key=lambda h: (-h.fused, h.clause.id))
         if self.reranker is not None and ranked:
             ranked = self.reranker.rerank(query, ranked)
-        idf = {f: snap.bm25.term_weight(f) for t in tokens for f in alternatives(t)}
-        return Retrieval(query, tokens, ranked[:max(k, 1)], degraded, idf, focus_tokens)
+        return Retrieval(query, analysis.tokens, ranked[:max(k, 1)], analysis.terms, degraded, dense_scores,
+                         question_scores)
 
-    def _dense(self, query: str) -> list[tuple[str, float]]:
-        collection = self.snapshot.collection
-        n = min(CANDIDATES, len(self.snapshot.clauses))
+    def _lexical(self, index: BM25Index, query: dict[str, float]) -> list[tuple[str, float]]:
+        scores = index.scores(query)
+        if not scores.any():
+            return []
+        return [(self.snapshot.clauses[row].id, float(scores[row])) for row in top_rows(scores, CANDIDATES)]
+
+    def _dense(self, collection: Collection, vector: list[float], size: int) -> list[tuple[str, float]]:
+        """(clause id, similarity), best first, one entry per clause (a question's record id
+        starts with its clause's id)."""
+        n = min(CANDIDATES, size)
         if n == 0:
             return []
-        vector = self.embeddings.embed_query(query)
         result = collection.query(query_embeddings=[vector], n_results=n, include=["distances"])
-        return [(cid, 1.0 - float(dist)) for cid, dist in zip(result["ids"][0], result["distances"][0])
-                if cid in self.snapshot.row_of]
+        best: dict[str, float] = {}
+        for rid, dist in zip(result["ids"][0], result["distances"][0]):
+            cid = rid.split("#", 1)[0]
+            if cid in self.snapshot.row_of and cid not in best:
+                best[cid] = 1.0 - float(dist)
+        return list(best.items())
+
+
+def ngram_query(analysis: Analysis) -> dict[str, float]:
+    """The bigrams of the question's words and of their forms (never across two words)."""
+    query: dict[str, float] = {}
+    for form, weight in analysis.lexical.items():
+        for gram in bigrams(form):
+            query[gram] = max(query.get(gram, 0.0), weight)
+    return query

@@ -10,19 +10,20 @@ import logging
 import re
 import threading
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import AsyncIterator, Iterable
 
 from .answer import Answer
-from .compose import CANDIDATES, compose, decline
+from .compose import compose, decline
 from .condense import Condensed, Turn, condense
 from .config import Settings
 from .corpus import CorpusScan, scan_corpus
 from .embeddings import CachedQueries, load_embeddings
-from .evidence import QueryTerms
 from .lexical import set_cache_dir
-from .gate import GateDecision, answers_what_was_asked, check_request, decide
+from .gate import DECLINED, TENTATIVE, GateDecision, check_request, decide
+from .ranking import RANK_DEPTH, Candidate, rank
 from .retrieval import HybridRetriever, Retrieval, Snapshot
+from .thesaurus import default_thesaurus
 from .store import BuildReport, IndexStore, Progress
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,7 @@ class Prepared:
     retrieval: Retrieval | None  # None when the request was declined before retrieval
     decision: GateDecision | None
     extractive: Answer
+    ranked: list[Candidate] = field(default_factory=list)  # the clauses, most likely to answer first
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,7 @@ class Assistant:
             self.reranker = CrossEncoderReranker(settings.reranker)
         self.cache_dir = settings.index_dir / "cache"
         set_cache_dir(self.cache_dir)
+        self.thesaurus = default_thesaurus()
         self.llm = None
         if settings.llm_base_url:
             from .llm import LLMAnswerer
@@ -80,8 +83,10 @@ class Assistant:
         scan = scan_corpus(self.settings.corpus_dir)
         for name, reason in scan.failed.items():
             log.warning("skipped %s: %s", name, reason)
-        report = self.store.build(scan.clauses, self.embeddings, keep_sources=scan.failed, rebuild=rebuild,
-                                  progress=progress, resume=resume)
+        for problem in scan.question_problems:
+            log.warning("associated questions: %s", problem)
+        report = self.store.build(scan.clauses, self.embeddings, questions=scan.questions, keep_sources=scan.failed,
+                                  rebuild=rebuild, progress=progress, resume=resume)
         self._checked = 0.0
         self.snapshot()
         return report, scan
@@ -128,7 +133,18 @@ class Assistant:
 
     def search(self, query: str, k: int = 10) -> Retrieval:
         query = self._validated(query)
-        return HybridRetriever(self.snapshot(), self.embeddings, self.reranker).search(query, k)
+        return self._retriever(self.snapshot()).search(query, k)
+
+    def _retriever(self, snapshot: Snapshot) -> HybridRetriever:
+        return HybridRetriever(snapshot, self.embeddings, self.thesaurus, self.reranker)
+
+    def retrieve(self, question: str, turns: list[Turn],
+                 condensed: Condensed | None = None) -> tuple[Condensed, Snapshot, Retrieval]:
+        """The standalone question and what retrieval finds for it (no gate, no answer)."""
+        condensed = condensed or condense(question, turns)
+        snapshot = self.snapshot()
+        return condensed, snapshot, self._retriever(snapshot).search(condensed.text, RANK_DEPTH,
+                                                                     focus=condensed.focus)
 
     def titles(self) -> list[str]:
         return self.snapshot().titles
@@ -165,21 +181,19 @@ class Assistant:
     def prepare(self, question: str, turns: list[Turn], condensed: Condensed | None = None) -> "Prepared":
         """Everything up to the extractive answer: condense, check the request, retrieve,
         gate, compose. `question` must already be validated."""
-        condensed = condensed or condense(question, turns)
-        standalone = condensed.text
-        retrieval, decision = None, None
         reason = check_request(question)
         if reason:
-            answer = decline(question, standalone, reason, self.titles())
+            standalone = (condensed or condense(question, turns)).text
+            return Prepared(question, standalone, None, None, decline(question, standalone, reason, self.titles()))
+        condensed, snapshot, retrieval = self.retrieve(question, turns, condensed)
+        ranked = rank(retrieval, snapshot)
+        decision = decide(retrieval, snapshot, ranked)
+        if decision.outcome == DECLINED:
+            answer = decline(question, condensed.text, decision.reason, snapshot.titles)
         else:
-            retriever = HybridRetriever(self.snapshot(), self.embeddings, self.reranker)
-            retrieval = retriever.search(standalone, CANDIDATES, focus=condensed.focus)
-            terms = QueryTerms(retrieval.tokens, retrieval.idf, retrieval.focus)
-            decision = decide(standalone, retrieval, terms)
-            answer = compose(question, standalone, retrieval, terms) if decision.covered else None
-            if answer is None or not answers_what_was_asked(standalone, answer):
-                answer = decline(question, standalone, "not_covered", self.titles())
-        return Prepared(question, standalone, retrieval, decision, answer)
+            answer = compose(question, condensed.text, retrieval, snapshot, ranked,
+                             tentative=decision.outcome == TENTATIVE)
+        return Prepared(question, condensed.text, retrieval, decision, answer, ranked)
 
     @staticmethod
     def _timed(answer: Answer, started: float) -> Answer:

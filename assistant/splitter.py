@@ -77,7 +77,7 @@ class _Base:
             id=f"{d.id}/{cid}", doc_id=d.id, source=d.file, title=d.title, cite_title=d.cite_title,
             cite_short=d.cite_short, kind=d.kind, status=d.status, path=path, locator=locator,
             short_locator=short_locator, text=self.text[start:end], start=start, end=end,
-            body_start=body_start, units=units, note=d.note,
+            body_start=body_start, units=units, note=d.note, applies_to=d.applies_to,
         )
 
 
@@ -129,7 +129,7 @@ class _StatuteSplitter(_Base):
         cid = f"a{number}" + (f"-{cn_to_int(match.group(2))}" if match.group(2) else "")
         divs = [info["divisions"][k] for k in "编章节" if k in info["divisions"]]
         path = " / ".join(heading for _, heading in divs)
-        prefix = "".join(number for number, _ in divs if not number.endswith("编"))
+        prefix = "".join(number for number, _ in divs)  # 第二编第六章: 编 above 章, 章 above 节
         body_start = paras[0].start + match.end()
         # 款: each plain paragraph opens one; 项 lines belong to the 款 above them.
         kuan: list[list[_Line]] = []

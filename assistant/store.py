@@ -11,6 +11,8 @@ Works the same on the embedded store in index/ and on a Chroma server.
 from __future__ import annotations
 
 import fcntl
+import hashlib
+import re
 import threading
 import time
 from contextlib import contextmanager
@@ -23,8 +25,9 @@ from chromadb.api import ClientAPI
 from chromadb.api.models.Collection import Collection
 from langchain_core.embeddings import Embeddings
 
-from .clause import Clause
+from .clause import Clause, search_text
 from .config import Settings
+from .embeddings import embed_queries
 
 EMBED_BATCH = 16
 WRITE_BATCH = 2000
@@ -56,19 +59,59 @@ class BuildReport:
     kept: int  # clauses of files that failed to load, kept from the previous index
     unchanged: bool
     seconds: float
+    questions: int = 0  # associated questions in the index
+    questions_embedded: int = 0
 
     def summary(self) -> str:
         if self.unchanged:
             return f"索引已是最新（{self.total} 条）/ index up to date ({self.total} clauses)"
         return (f"索引已更新：共 {self.total} 条，新嵌入 {self.embedded}，复用 {self.reused}，删除 {self.removed}"
                 + (f"，保留读取失败文件的旧条文 {self.kept}" if self.kept else "")
+                + f"，关联问题 {self.questions}（新嵌入 {self.questions_embedded}）"
                 + f"，用时 {self.seconds:.1f} 秒 / index {self.collection}: {self.total} clauses,"
-                  f" {self.embedded} embedded, {self.reused} reused, {self.removed} removed")
+                  f" {self.embedded} embedded, {self.reused} reused, {self.removed} removed,"
+                  f" {self.questions} associated questions")
 
 
-def search_text(clause: Clause) -> str:
-    """What is embedded and tokenised: the clause with the document and heading it sits under."""
-    return f"{clause.cite_short} {clause.path}\n{clause.text}"
+@dataclass(frozen=True)
+class QuestionRecord:
+    """An associated question as the index stores it: a vector that points to its clause."""
+
+    id: str
+    clause_id: str
+    text: str
+
+    @property
+    def hash(self) -> str:
+        return hashlib.sha1(self.text.encode("utf-8")).hexdigest()
+
+
+def question_records(questions: dict[str, list[str]], clause_ids: set[str]) -> dict[str, QuestionRecord]:
+    """Records of the questions whose clause is in the index (the id is stable per text, so
+    an unchanged question keeps its vector however the list around it is edited)."""
+    records = {}
+    for clause_id, texts in questions.items():
+        if clause_id in clause_ids:
+            for text in texts:
+                rid = f"{clause_id}#{hashlib.sha1(text.encode('utf-8')).hexdigest()[:12]}"
+                records[rid] = QuestionRecord(rid, clause_id, text)
+    return records
+
+
+def clause_metadata(clause: Clause) -> dict:
+    """What the index stores with a clause: its metadata, what identifies its content (`hash`,
+    for "nothing changed") and its embedded text (`vector_key`, for reusing the vector)."""
+    return {**clause.to_metadata(), "hash": clause.content_hash, "vector_key": clause.vector_key}
+
+
+def question_collection(name: str) -> str:
+    """The collection of a generation's associated questions."""
+    return f"{name}-q" if name else ""
+
+
+def _generation(name: str) -> int:
+    match = re.search(r"-g(\d+)$", name or "")
+    return int(match.group(1)) if match else 0
 
 
 def connect(settings: Settings) -> ClientAPI:
@@ -104,7 +147,9 @@ class IndexStore:
             return None
         return meta if meta.get("active") else None
 
-    def open_active(self, model_id: str) -> tuple[Collection, dict]:
+    def open_active(self, model_id: str) -> tuple[Collection, Collection | None, dict]:
+        """The active generation: its clauses, its associated questions (None for an index
+        built before they existed) and the pointer."""
         pointer = self.pointer()
         if pointer is None:
             raise IndexMissing("索引尚未建立，请先运行 `policy-qa index` / the index has not been built yet")
@@ -114,10 +159,10 @@ class IndexStore:
                 f"请运行 `policy-qa index --rebuild` 用当前模型重建索引，或把 POLICYQA_EMBEDDING 改回原模型 / "
                 f"the index was built with {pointer.get('model')}, the configured model is {model_id}"
             )
-        try:
-            return self.client.get_collection(pointer["active"]), pointer
-        except chromadb.errors.NotFoundError as exc:
-            raise IndexMissing(f"索引集合 {pointer['active']} 不存在，请运行 `policy-qa index --rebuild`") from exc
+        collection = self._get(pointer["active"])
+        if collection is None:
+            raise IndexMissing(f"索引集合 {pointer['active']} 不存在，请运行 `policy-qa index --rebuild`")
+        return collection, self._get(question_collection(pointer["active"])), pointer
 
     @staticmethod
     def read_clauses(collection: Collection) -> list[Clause]:
@@ -129,102 +174,196 @@ class IndexStore:
                            for i, d, m in zip(page["ids"], page["documents"], page["metadatas"]))
         return clauses
 
+    @staticmethod
+    def read_questions(collection: Collection | None) -> dict[str, list[str]]:
+        """Associated questions by clause id."""
+        out: dict[str, list[str]] = {}
+        if collection is None:
+            return out
+        for offset in range(0, collection.count(), READ_BATCH):
+            page = collection.get(include=["documents", "metadatas"], limit=READ_BATCH, offset=offset)
+            for text, meta in zip(page["documents"], page["metadatas"]):
+                out.setdefault(meta["clause_id"], []).append(text)
+        return out
+
     # ---- building ------------------------------------------------------------------
-    def build(self, clauses: list[Clause], embeddings: Embeddings, *, keep_sources: Iterable[str] = (),
-              rebuild: bool = False, progress: Progress | None = None, resume: bool = False) -> BuildReport:
-        """Make the index hold exactly `clauses` (plus the old clauses of `keep_sources`).
-        With resume=True, only if an interrupted build is recorded (another process may
-        have finished it meanwhile)."""
+    def build(self, clauses: list[Clause], embeddings: Embeddings, *, questions: dict[str, list[str]] | None = None,
+              keep_sources: Iterable[str] = (), rebuild: bool = False, progress: Progress | None = None,
+              resume: bool = False) -> BuildReport:
+        """Make the index hold exactly `clauses` (plus the old clauses of `keep_sources`) and
+        the associated questions of those clauses. With resume=True, only if an interrupted
+        build is recorded (another process may have finished it meanwhile).
+
+        Vectors are reused from the active generation (unless `rebuild`) and from the
+        collection an interrupted build left behind, so a build killed at any stage is
+        finished, not redone."""
         model_id = embeddings.model_id
         started = time.monotonic()
         with self._exclusive():
-            pointer = self.pointer()
-            if resume and not (pointer or {}).get("pending"):
-                total = int((pointer or {}).get("clauses", 0))
-                return BuildReport((pointer or {}).get("active", ""), model_id, total, 0, 0, 0, 0, True, 0.0)
-            old = None
-            if pointer and not rebuild and pointer.get("model") == model_id:
-                try:
-                    old = self.client.get_collection(pointer["active"])
-                except chromadb.errors.NotFoundError:
-                    old = None
-            existing = self._hashes(old) if old is not None else {}
+            pointer = self.pointer() or {}
+            pending = pointer.get("pending", "")
+            if resume and not pending:
+                return BuildReport(pointer.get("active", ""), model_id, int(pointer.get("clauses", 0)), 0, 0, 0, 0,
+                                   True, 0.0)
+            same_model = pointer.get("model") == model_id
+            old = self._get(pointer["active"]) if pointer and same_model else None
+            sources = [c for c in (self._get(pending) if pending and same_model else None,
+                                   None if rebuild else old) if c is not None]
             wanted = {c.id: c for c in clauses}
+            old_hashes = self._hashes(old) if old is not None else {}
             keep_sources = set(keep_sources)
-            kept = [cid for cid, (_, src) in existing.items() if src in keep_sources and cid not in wanted]
-            reuse = [c for c in clauses if existing.get(c.id, ("",))[0] == c.content_hash]
-            reuse_ids = {c.id for c in reuse}
-            fresh = [c for c in clauses if c.id not in reuse_ids]
-            removed = len(set(existing) - set(wanted) - set(kept))
-            if old is not None and not fresh and not removed:
-                return BuildReport(old.name, model_id, len(existing), 0, len(reuse), 0, len(kept), True,
-                                   time.monotonic() - started)
+            kept = [cid for cid, (_, src) in old_hashes.items() if src in keep_sources and cid not in wanted]
+            records = {c.id: c.content_hash for c in clauses}
+            q_records = question_records(questions or {}, set(wanted) | set(kept))
+            if old is not None and not pending and not rebuild and self._holds(old, records, kept, q_records):
+                self._clean(pointer["active"], pointer.get("previous", ""))
+                return BuildReport(old.name, model_id, len(old_hashes), 0, len(records), 0, len(kept), True,
+                                   time.monotonic() - started, questions=len(q_records))
 
-            generation = int((pointer or {}).get("generation", 0)) + 1
+            generation = max(int(pointer.get("generation", 0)), _generation(pending)) + 1
             name = f"{self.prefix}-g{generation:06d}"
             if pointer:  # recorded, so that a build killed half-way is finished at the next start
                 self._pointer_collection().modify(metadata={**pointer, "pending": name, "pending_rebuild": rebuild})
-            self._drop(name)
-            target = self.client.create_collection(
-                name, embedding_function=None, configuration={"hnsw": {"space": "cosine"}},
-                metadata={"model": model_id},
-            )
-            if old is not None:
-                self._copy(old, target, [c.id for c in reuse] + kept, progress)
+            target = self._create(name, model_id)
+            reused = self._reuse_vectors(sources, target, clauses, progress)
+            if kept and old is not None:
+                self._copy(old, target, kept, progress, "保留读取失败文件的条文 / keeping clauses of unreadable files")
+            fresh = [c for c in clauses if c.id not in reused]
             self._embed_into(target, fresh, embeddings, progress)
+            q_target = self._create(question_collection(name), model_id)
+            q_reused = self._reuse_questions([q for q in (self._get(question_collection(c.name)) for c in sources) if q],
+                                             q_target, q_records, progress)
+            self._embed_questions(q_target, [q for qid, q in q_records.items() if qid not in q_reused], embeddings,
+                                  progress)
             total = target.count()
-            self._switch(name, pointer, model_id, generation, total)
-            return BuildReport(name, model_id, total, len(fresh), len(reuse), removed, len(kept), False,
-                               time.monotonic() - started)
+            self._switch(name, pointer, model_id, generation, total, q_target.count())
+            removed = len(set(old_hashes) - set(wanted) - set(kept))
+            return BuildReport(name, model_id, total, len(fresh), len(reused), removed, len(kept), False,
+                               time.monotonic() - started, questions=q_target.count(),
+                               questions_embedded=len(q_records) - len(q_reused))
+
+    def _holds(self, collection: Collection, records: dict[str, str], kept: list[str],
+               q_records: dict[str, "QuestionRecord"]) -> bool:
+        """Whether a generation already holds exactly these clauses and questions."""
+        hashes = self._hashes(collection)
+        if {cid: h for cid, (h, _) in hashes.items() if cid not in kept} != records:
+            return False
+        q_collection = self._get(question_collection(collection.name))
+        q_hashes = self._hashes(q_collection) if q_collection is not None else {}
+        return {qid: h for qid, (h, _) in q_hashes.items()} == {qid: q.hash for qid, q in q_records.items()}
+
+    def _get(self, name: str) -> Collection | None:
+        try:
+            return self.client.get_collection(name)
+        except (chromadb.errors.NotFoundError, ValueError):
+            return None
+
+    def _create(self, name: str, model_id: str) -> Collection:
+        self._drop(name)
+        return self.client.create_collection(name, embedding_function=None,
+                                             configuration={"hnsw": {"space": "cosine"}}, metadata={"model": model_id})
 
     def _hashes(self, collection: Collection) -> dict[str, tuple[str, str]]:
-        out: dict[str, tuple[str, str]] = {}
+        """Record id -> (content hash, source file)."""
+        return {rid: (meta.get("hash", ""), meta.get("source", "")) for rid, meta in self._metadata(collection).items()}
+
+    def _reuse_vectors(self, sources: list[Collection], target: Collection, clauses: list[Clause],
+                       progress: Progress | None) -> set[str]:
+        """Clauses whose embedded text a source already holds take its vector; what is stored
+        with it (label, status, audiences …) is written afresh. The ids reused."""
+        reused: set[str] = set()
+        wanted = {c.id: c for c in clauses}
+        for source in sources:
+            keys = {cid: meta.get("vector_key", "") for cid, meta in self._metadata(source).items()}
+            ids = [cid for cid, c in wanted.items() if cid not in reused and keys.get(cid) == c.vector_key]
+            for i in range(0, len(ids), WRITE_BATCH):
+                batch = ids[i:i + WRITE_BATCH]
+                page = source.get(ids=batch, include=["embeddings"])
+                clauses_ = [wanted[cid] for cid in page["ids"]]
+                target.add(ids=page["ids"], embeddings=page["embeddings"], documents=[c.text for c in clauses_],
+                           metadatas=[clause_metadata(c) for c in clauses_])
+                if progress:
+                    progress("复用未变条文 / reusing unchanged clauses", min(i + WRITE_BATCH, len(ids)), len(ids))
+            reused.update(ids)
+        return reused
+
+    def _metadata(self, collection: Collection) -> dict[str, dict]:
+        out: dict[str, dict] = {}
         for offset in range(0, collection.count(), READ_BATCH):
             page = collection.get(include=["metadatas"], limit=READ_BATCH, offset=offset)
-            for cid, meta in zip(page["ids"], page["metadatas"]):
-                out[cid] = (meta.get("hash", ""), meta.get("source", ""))
+            out.update(zip(page["ids"], page["metadatas"]))
         return out
 
-    def _copy(self, source: Collection, target: Collection, ids: list[str], progress: Progress | None) -> None:
+    def _reuse_questions(self, sources: list[Collection], target: Collection, wanted: dict[str, QuestionRecord],
+                         progress: Progress | None) -> set[str]:
+        """Copy every wanted question a source already holds; the ids copied."""
+        copied: set[str] = set()
+        stage = "复用关联问题 / reusing associated questions"
+        for source in sources:
+            hashes = self._hashes(source)
+            ids = [rid for rid, want in wanted.items() if rid not in copied and hashes.get(rid, ("",))[0] == want.hash]
+            self._copy(source, target, ids, progress, stage)
+            copied.update(ids)
+        return copied
+
+    def _copy(self, source: Collection, target: Collection, ids: list[str], progress: Progress | None,
+              stage: str) -> None:
         for i in range(0, len(ids), WRITE_BATCH):
             batch = ids[i:i + WRITE_BATCH]
             page = source.get(ids=batch, include=["embeddings", "documents", "metadatas"])
             target.add(ids=page["ids"], embeddings=page["embeddings"], documents=page["documents"],
                        metadatas=page["metadatas"])
             if progress:
-                progress("复用未变条文 / reusing unchanged clauses", min(i + WRITE_BATCH, len(ids)), len(ids))
+                progress(stage, min(i + WRITE_BATCH, len(ids)), len(ids))
 
     def _embed_into(self, target: Collection, clauses: list[Clause], embeddings: Embeddings,
                     progress: Progress | None) -> None:
         """Embed in small batches (what the model handles well), write in large ones (what a
         Chroma server handles well: one request per WRITE_BATCH clauses, not per 16)."""
-        pending: list[tuple[Clause, list[float]]] = []
+        self._embed_batches(target, clauses, lambda batch: embeddings.embed_documents([search_text(c) for c in batch]),
+                            lambda c: (c.id, c.text, clause_metadata(c)),
+                            progress, "嵌入新条文 / embedding new clauses")
+
+    def _embed_questions(self, target: Collection, records: list["QuestionRecord"], embeddings: Embeddings,
+                         progress: Progress | None) -> None:
+        # A question is matched against questions: both sides are embedded as queries.
+        self._embed_batches(target, records, lambda batch: embed_queries(embeddings, [q.text for q in batch]),
+                            lambda q: (q.id, q.text, {"clause_id": q.clause_id, "hash": q.hash}),
+                            progress, "嵌入关联问题 / embedding associated questions")
+
+    @staticmethod
+    def _embed_batches(target: Collection, items: list, embed, record, progress: Progress | None,
+                       stage: str) -> None:
+        pending: list[tuple[tuple[str, str, dict], list[float]]] = []
 
         def flush() -> None:
             if pending:
-                target.add(ids=[c.id for c, _ in pending], embeddings=[v for _, v in pending],
-                           documents=[c.text for c, _ in pending],
-                           metadatas=[{**c.to_metadata(), "hash": c.content_hash} for c, _ in pending])
+                target.add(ids=[r[0] for r, _ in pending], embeddings=[v for _, v in pending],
+                           documents=[r[1] for r, _ in pending], metadatas=[r[2] for r, _ in pending])
                 pending.clear()
 
-        for i in range(0, len(clauses), EMBED_BATCH):
-            batch = clauses[i:i + EMBED_BATCH]
-            pending.extend(zip(batch, embeddings.embed_documents([search_text(c) for c in batch])))
+        for i in range(0, len(items), EMBED_BATCH):
+            batch = items[i:i + EMBED_BATCH]
+            pending.extend(zip(map(record, batch), embed(batch)))
             if len(pending) >= WRITE_BATCH:
                 flush()
             if progress:
-                progress("嵌入新条文 / embedding new clauses", min(i + EMBED_BATCH, len(clauses)), len(clauses))
+                progress(stage, min(i + EMBED_BATCH, len(items)), len(items))
         flush()
 
-    def _switch(self, name: str, pointer: dict | None, model_id: str, generation: int, total: int) -> None:
-        previous = (pointer or {}).get("active", "")
+    def _switch(self, name: str, pointer: dict, model_id: str, generation: int, total: int, questions: int) -> None:
+        previous = pointer.get("active", "")
         meta = {"active": name, "previous": previous, "model": model_id, "generation": generation,
-                "clauses": total, "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+                "clauses": total, "questions": questions, "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
         self._pointer_collection().modify(metadata=meta)
-        # Generations older than the previous one (and leftovers of interrupted builds) go.
+        self._clean(name, previous)
+
+    def _clean(self, active: str, previous: str) -> None:
+        """Generations older than the previous one, and leftovers of interrupted builds, go."""
+        keep = {active, previous, question_collection(active), question_collection(previous)}
         for collection in self.client.list_collections():
             cname = collection if isinstance(collection, str) else collection.name
-            if cname.startswith(f"{self.prefix}-g") and cname not in (name, previous):
+            if cname.startswith(f"{self.prefix}-g") and cname not in keep:
                 self._drop(cname)
 
     def _pointer_collection(self) -> Collection:

@@ -21,19 +21,18 @@ from pathlib import Path
 
 from .citation_check import bigrams
 from .clause import Clause
-from .compose import best_span
 from .condense import SLOT_GROUPS
-from .evidence import QueryTerms
-from .gate import MIN_COVERAGE, MIN_COVERAGE_WITH_DENSE, MIN_DENSE
+from .gate import DECLINED, decide
 from .lexical import normalize
 from .numerals import cn_to_int, int_to_cn
+from .ranking import rank
 from .sentences import sentence_spans
-from .store import search_text
 
 _DATA = Path(__file__).parent / "data"
 NOT_FOUND = "知识库中没有这个主题的材料"
 CLAUSES_PER_THEME = 3
 CLAUSES_FREE_TOPIC = 8
+THEME_RATIO = 0.5  # a clause joins a theme when it is at least half as likely to answer as the best
 MAX_TOPIC_CHARS = 50
 BLANK = "（　　）"
 # The order in which quiz kinds are taken: about 4 blanks : 3 choices : 3 true/false.
@@ -185,19 +184,17 @@ class StudyPackBuilder:
         )
 
     def _theme(self, name: str, query: str, limit: int, allowed: set[str]) -> Theme:
-        retrieval = self.assistant.search(query, k=20)
-        terms = QueryTerms(retrieval.tokens, retrieval.idf)
-        picked = []
-        for hit in retrieval.hits:
-            if allowed and hit.clause.doc_id not in allowed:
-                continue
-            coverage = terms.coverage(search_text(hit.clause))
-            if coverage >= MIN_COVERAGE or (coverage >= MIN_COVERAGE_WITH_DENSE and hit.dense >= MIN_DENSE):
-                s, e, _ = best_span(hit.clause, terms)
-                picked.append(self._key(hit.clause, s, e))
-            if len(picked) == limit:
-                break
-        return Theme(name, query, picked)
+        """The clauses a theme's query finds, as the chat would find them: nothing when the
+        gate declines the query, else the best-ranked clauses that are nearly as likely to
+        answer as the first (of the allowed documents)."""
+        _, snapshot, retrieval = self.assistant.retrieve(query, [])
+        ranked = rank(retrieval, snapshot)
+        if not ranked or decide(retrieval, snapshot, ranked).outcome == DECLINED:
+            return Theme(name, query, [])
+        floor = THEME_RATIO * ranked[0].relevance
+        picked = [self._key(c.hit.clause, c.start, c.end) for c in ranked
+                  if c.relevance >= floor and (not allowed or c.hit.clause.doc_id in allowed)]
+        return Theme(name, query, picked[:limit])
 
     @staticmethod
     def _key(clause: Clause, s: int, e: int) -> KeyClause:
