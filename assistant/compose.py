@@ -4,7 +4,7 @@ Nothing is paraphrased. The clauses come ranked by how likely each is to answer 
 question (ranking.py), each with its best quote: the sentence that holds most of the
 question's weighted terms, with the neighbours that answer nearly as well; a quoted 项 is
 read together with its 款's lead-in, and a lead-in that ends in "：" brings its 项 with it.
-The best clause is cited, and the next ones that are nearly as likely and on point.
+The best clause is cited, and the next ones while it is still uncertain that one of them answers.
 """
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ from .ranking import Candidate, best_span, rank
 from .retrieval import Hit, Retrieval, Snapshot
 
 MAX_CITATIONS = 3
-KEEP_RATIO = 0.85  # a further citation must be at least this share as likely to answer as the best one
-MIN_SENTENCE_COVERAGE = 0.5  # … and its quote must speak to the question this much
+CITE_CONFIDENCE = 0.9  # cite until one of the clauses cited answers with this probability …
+MIN_RELEVANCE = 0.1  # … adding no clause less likely than this to answer
 
 NOT_COVERED = "知识库中没有找到相关规定。"
 ANSWER_LEAD = "根据知识库中的条文："
@@ -27,19 +27,17 @@ TENTATIVE_LEAD = "没有找到直接对应的规定，以下条款可能相关�
 
 def pick_clauses(retrieval: Retrieval, snapshot: Snapshot, ranked: list[Candidate] | None = None,
                  tentative: bool = False) -> list[Candidate]:
-    """The clauses to cite, most relevant first: the best, and the next ones that are nearly
-    as likely to answer and quote something on point. A tentative answer shows the best few."""
+    """The clauses to cite, most likely to answer first: as few as make it CITE_CONFIDENCE
+    likely that one of them answers (each candidate's relevance is a calibrated probability),
+    at most MAX_CITATIONS. A tentative answer shows the best few."""
     ranked = ranked if ranked is not None else rank(retrieval, snapshot)
-    if not ranked:
-        return []
-    best = ranked[0]
-    chosen = [best]
-    for candidate in ranked[1:]:
-        if len(chosen) == MAX_CITATIONS:
+    chosen: list[Candidate] = []
+    missed = 1.0  # probability that none of the chosen answers
+    for candidate in ranked[:MAX_CITATIONS]:
+        if chosen and not tentative and (1.0 - missed >= CITE_CONFIDENCE or candidate.relevance < MIN_RELEVANCE):
             break
-        if tentative or (candidate.relevance >= KEEP_RATIO * best.relevance
-                         and candidate.sentence_coverage >= MIN_SENTENCE_COVERAGE):
-            chosen.append(candidate)
+        chosen.append(candidate)
+        missed *= 1.0 - candidate.relevance
     if asks_amount(retrieval.query):
         chosen = _with_stated_amounts(chosen, snapshot, retrieval.terms)
     return chosen

@@ -2,7 +2,8 @@
 
 A question becomes weighted terms. Each term is matched in a clause by any of its forms:
 the word itself, the other words of its thesaurus concept (年假 -> 年休假, 一把手 ->
-主要负责人), and the corpus words it abbreviates (a word the corpus never uses whose
+主要负责人) — or, for a word the domain thesaurus does not know, its general synonyms that
+the corpus uses (同义词词林) — and the corpus words it abbreviates (a word the corpus never uses whose
 characters appear, in order, in a corpus word starting with the same character:
 处分期 -> 处分期间). A term's weight is its rarity in the corpus (IDF); a colloquial word
 is as specific as the statute word it stands for; a word neither the corpus nor the
@@ -15,7 +16,7 @@ import re
 from dataclasses import dataclass
 
 from .lexical import BM25Index, normalize, question_words, tokenize
-from .thesaurus import Thesaurus
+from .thesaurus import Thesaurus, general_synonyms
 
 _SINGLE_CJK = re.compile(r"^[\u4e00-\u9fff]$")
 _CJK_WORD = re.compile(r"^[\u4e00-\u9fff]{2,4}$")
@@ -23,6 +24,7 @@ SINGLE_CHAR_FACTOR = 0.3  # one character matches too much as a substring to cou
 FOCUS_FACTOR = 2.0  # what a follow-up itself asked ("如果是乡镇的呢") matters most
 EXPANSION_WEIGHT = 0.7  # in BM25, a form the cadre did not type counts less than one they did
 MAX_ABBREVIATION_FORMS = 3
+MAX_GENERAL_FORMS = 3  # 同义词词林 synonyms the corpus uses, for a word the domain thesaurus does not know
 
 
 @dataclass(frozen=True)
@@ -120,8 +122,10 @@ def analyze(text: str, vocabulary: Vocabulary, thesaurus: Thesaurus, focus: str 
     tokens = question_words(text)
     focus_tokens = frozenset(question_words(focus)) if focus else frozenset()
     terms: list[Term] = []
+    general = general_synonyms()
     for token in dict.fromkeys(tokens):
-        forms = thesaurus.forms(token) or (token,)
+        forms = thesaurus.forms(token) or (token, *sorted(w for w in general.get(token, ()) if w in vocabulary)[
+                                                      :MAX_GENERAL_FORMS])
         forms = tuple(dict.fromkeys(forms + tuple(a for f in forms for a in vocabulary.abbreviated(f))))
         known_forms = [f for f in forms if f in vocabulary]
         if token in vocabulary:

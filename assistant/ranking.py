@@ -33,7 +33,7 @@ MAX_JOINED_QUOTE = 400
 
 FEATURES = ("dense", "dense_gap", "question", "question_gap", "bm25", "ngram", "evidence_coverage",
             "clause_coverage", "sentence_coverage", "fused_position", "focus", "amount_stated", "amount_missing",
-            "other_audience")
+            "other_audience", "question_votes")
 
 
 @dataclass(frozen=True)
@@ -151,6 +151,7 @@ def candidates(retrieval: Retrieval, snapshot: Snapshot) -> list[Candidate]:
             terms.coverage(snapshot.evidence_text(hit.clause)), terms.coverage(search_text(hit.clause)),
             sentence, 1.0 / (1 + position), float(terms.mentions_focus(search_text(hit.clause))),
             float(stated), float(wants_amount and not stated), float(audiences.mismatch(asked, meant)),
+            float(hit.question_votes),
         )
         out.append(Candidate(hit, s, e, sentence, features))
     return out

@@ -38,6 +38,7 @@ class Hit:
     dense_rank: int | None = None
     question: float = 0.0  # best cosine similarity of one of its associated questions
     question_rank: int | None = None
+    question_votes: int = 0  # how many of its associated questions are among the nearest
     bm25: float = 0.0  # words, with their thesaurus forms
     bm25_rank: int | None = None
     ngram: float = 0.0  # character bigrams
@@ -174,9 +175,12 @@ class HybridRetriever:
             dense_scores = [score for _, score in dense]
             rank("dense", dense)
             if snap.question_collection is not None:
-                asked = self._dense(snap.question_collection, vector, snap.question_count)
+                votes: dict[str, int] = {}
+                asked = self._dense(snap.question_collection, vector, snap.question_count, votes)
                 question_scores = [score for _, score in asked]
                 rank("question", asked)
+                for cid, n in votes.items():
+                    hits[cid].question_votes = n
         except Exception as exc:  # a Chroma server that went away: answer from BM25 alone
             log.warning("dense retrieval failed, using BM25 only: %s", exc)
             degraded = f"向量检索暂不可用，仅用关键词检索 / dense retrieval unavailable: {exc}"
@@ -194,9 +198,10 @@ class HybridRetriever:
             return []
         return [(self.snapshot.clauses[row].id, float(scores[row])) for row in top_rows(scores, CANDIDATES)]
 
-    def _dense(self, collection: Collection, vector: list[float], size: int) -> list[tuple[str, float]]:
+    def _dense(self, collection: Collection, vector: list[float], size: int,
+               votes: dict[str, int] | None = None) -> list[tuple[str, float]]:
         """(clause id, similarity), best first, one entry per clause (a question's record id
-        starts with its clause's id)."""
+        starts with its clause's id); `votes` counts the records found per clause."""
         n = min(CANDIDATES, size)
         if n == 0:
             return []
@@ -206,6 +211,8 @@ class HybridRetriever:
             cid = rid.split("#", 1)[0]
             if cid in self.snapshot.row_of and cid not in best:
                 best[cid] = 1.0 - float(dist)
+            if votes is not None and cid in self.snapshot.row_of:
+                votes[cid] = votes.get(cid, 0) + 1
         return list(best.items())
 
 
