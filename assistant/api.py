@@ -13,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
+from . import associated
 from .app_state import AppState, NotReady
 from .knowledge_base import UploadError
 from .service import QuestionError
@@ -76,6 +77,11 @@ class StudyRequest(BaseModel):
     docs: list[str] = Field(default_factory=list, max_length=50)
     questions: int = Field(default=10, ge=1, le=50)
     format: Literal["json", "md", "docx"] = "json"
+
+
+class QuestionsRequest(BaseModel):
+    questions: list[str] = Field(max_length=associated.MAX_QUESTIONS)
+    draft: list[str] | None = Field(default=None, max_length=associated.MAX_QUESTIONS)
 
 
 class FeedbackRequest(BaseModel):
@@ -155,6 +161,31 @@ def build_router(state: AppState) -> APIRouter:
         except KeyError:
             raise ApiError(404, "not_found", f"知识库中没有文档 {doc_id} / no such document") from None
         return {"deleted": doc_id, "index": report.summary()}
+
+    @router.get("/api/clauses/{doc_id}/{local_id}/questions", tags=["knowledge base"])
+    def clause_questions(doc_id: str, local_id: str):
+        """A clause's associated questions (indexed) and drafts (suggested, not yet reviewed)."""
+        kb = state.require_knowledge_base()
+        try:
+            clause, entry = kb.clause_questions(f"{doc_id}/{local_id}")
+        except KeyError:
+            raise ApiError(404, "not_found", f"知识库中没有条文 {doc_id}/{local_id} / no such clause") from None
+        return {"clause_id": clause.id, "label": clause.label, "text": clause.text,
+                "questions": entry.questions, "draft": entry.draft}
+
+    @router.put("/api/clauses/{doc_id}/{local_id}/questions", tags=["knowledge base"], dependencies=[admin])
+    async def set_clause_questions(doc_id: str, local_id: str, body: QuestionsRequest):
+        """Replace a clause's associated questions (and drafts, if given); only new ones are embedded."""
+        kb = state.require_knowledge_base()
+        try:
+            entry, report = await run_in_threadpool(kb.set_clause_questions, f"{doc_id}/{local_id}",
+                                                    body.questions, body.draft)
+        except KeyError:
+            raise ApiError(404, "not_found", f"知识库中没有条文 {doc_id}/{local_id} / no such clause") from None
+        except associated.QuestionFileError as exc:
+            raise ApiError(422, "invalid_request", str(exc)) from None
+        return {"clause_id": f"{doc_id}/{local_id}", "questions": entry.questions, "draft": entry.draft,
+                "index": report.summary()}
 
     @router.post("/api/study", tags=["study packs"])
     def study(body: StudyRequest):

@@ -37,13 +37,27 @@ def _assistant(settings):
 
 
 def cmd_index(args, settings) -> int:
+    if args.suggest_questions and not settings.llm_base_url:
+        print("错误 / error: --suggest-questions 需要大模型：请设置 POLICYQA_LLM_BASE_URL 和 POLICYQA_LLM_MODEL",
+              file=sys.stderr)
+        return EXIT_USAGE
     assistant = _assistant(settings)
     report, scan = assistant.reindex(rebuild=args.rebuild, progress=_progress_bar())
     for name, reason in scan.failed.items():
         print(f"跳过 / skipped {name}: {reason}（其已入库的条文保留不变）", file=sys.stderr)
     for name in scan.ignored:
         print(f"忽略 / ignored {name}: 不支持的文件类型", file=sys.stderr)
+    for problem in scan.question_problems:
+        print(f"关联问题 / associated questions: {problem}", file=sys.stderr)
     print(report.summary())
+    if args.suggest_questions:
+        from .suggest import suggest
+
+        drafted, failures = suggest(settings, scan.clauses, settings.corpus_dir, progress=_progress_bar())
+        for failure in failures:
+            print(f"起草失败 / not drafted: {failure}", file=sys.stderr)
+        print(f"已为 {drafted} 条条文起草关联问题，写在 {settings.corpus_dir / 'questions'} 各文件的 draft 中；"
+              f"审核后移入 questions 才会参与检索 / drafted questions for {drafted} clauses, for review")
     return 0
 
 
@@ -166,6 +180,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("index", help="建立或增量更新索引 / build or update the index")
     p.add_argument("--rebuild", action="store_true", help="re-embed everything from scratch")
+    p.add_argument("--suggest-questions", action="store_true",
+                   help="with an LLM configured: draft associated questions for clauses that have none, for review")
     p.set_defaults(func=cmd_index)
 
     p = sub.add_parser("ask", help="提问 / ask a question")

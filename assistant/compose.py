@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from .answer import Answer, Citation
-from .evidence import asks_amount, states_amount
+from .evidence import asked_units, states_amount
 from .query import QueryTerms
 from .ranking import Candidate, best_span, rank
 from .retrieval import Hit, Retrieval, Snapshot
@@ -38,12 +38,14 @@ def pick_clauses(retrieval: Retrieval, snapshot: Snapshot, ranked: list[Candidat
             break
         chosen.append(candidate)
         missed *= 1.0 - candidate.relevance
-    if asks_amount(retrieval.query):
-        chosen = _with_stated_amounts(chosen, snapshot, retrieval.terms)
+    units = asked_units(retrieval.query)
+    if units:
+        chosen = _with_stated_amounts(chosen, snapshot, retrieval.terms, units)
     return chosen
 
 
-def _with_stated_amounts(chosen: list[Candidate], snapshot: Snapshot, terms: QueryTerms) -> list[Candidate]:
+def _with_stated_amounts(chosen: list[Candidate], snapshot: Snapshot, terms: QueryTerms,
+                         units: tuple[str, ...]) -> list[Candidate]:
     """A question asking how long / how many: when a cited 款 does not state the figure and a
     sibling 款 of the same 条 does ("受处分的期间为：警告，六个月……"), the sibling is shown
     right after it."""
@@ -52,13 +54,13 @@ def _with_stated_amounts(chosen: list[Candidate], snapshot: Snapshot, terms: Que
     for pick in chosen:
         out.append(pick)
         clause = pick.hit.clause
-        if states_amount(clause.text[pick.start:pick.end]) or "-k" not in clause.id:
+        if states_amount(clause.text[pick.start:pick.end], units) or "-k" not in clause.id:
             continue
         article = clause.id.rsplit("-k", 1)[0]
         siblings = [snapshot.clauses[snapshot.row_of[sid]] for sid in
                     (f"{article}-k{n}" for n in range(1, 10)) if sid in snapshot.row_of and sid not in cited]
-        for sibling in [c for c in siblings if states_amount(c.text)][:1]:
-            s, e, cov = best_span(sibling, terms, wants_amount=True)
+        for sibling in [c for c in siblings if states_amount(c.text, units)][:1]:
+            s, e, cov = best_span(sibling, terms, units)
             out.append(Candidate(Hit(sibling), s, e, cov, (), pick.relevance))
             cited.add(sibling.id)
     return out[:MAX_CITATIONS + 1]
@@ -86,7 +88,8 @@ def compose(question: str, standalone: str, retrieval: Retrieval, snapshot: Snap
     answer, or an amount was asked and no quote states one) says so first."""
     picks = pick_clauses(retrieval, snapshot, ranked, tentative)
     citations = [citation(n, p) for n, p in enumerate(picks, 1)]
-    if asks_amount(standalone) and not any(states_amount(c.lead_in + c.quote) for c in citations):
+    units = asked_units(standalone)
+    if units and not any(states_amount(c.lead_in + c.quote, units) for c in citations):
         tentative = True
     lines = [TENTATIVE_LEAD if tentative else ANSWER_LEAD]
     for c in citations:

@@ -1,19 +1,54 @@
-"""Amounts: a question asking how many / how long is answered only by a quote that states one
-("产假有多少天？" is not answered by a clause that merely mentions 产假)."""
+"""Amounts: a question asking how many / how long is answered only by a quote that states one,
+in the unit asked for ("一年有几天年假？" is not answered by "连续工作1年以上的", and
+"产假有多少天？" not by a clause that merely mentions 产假).
+"""
 from __future__ import annotations
 
 import re
 
-_UNITS = r"天|日|年|个?月|周|倍|折|成|个点|点|级|档|岁|万|千|百|元|块|钱|分|小时|个?工作日|次|个百分点"
+_NUMBER = r"(?:\d+(?:\.\d+)?|[零〇一二两三四五六七八九十百千半]+)"
+# What each kind of amount is counted in.
+UNITS = {
+    "days": r"天|日|个?工作日",
+    "weeks": r"周|星期",
+    "months": r"个?月",
+    "years": r"年|周岁|岁",
+    "ratio": r"%|％|成|倍|个百分点",
+    "money": r"元|块|万元",
+    "count": r"次|级|档|个等次|等次|名|人|项",
+}
+DURATION = ("days", "weeks", "months", "years")
 # "前几年", "这几天" point at a time; they ask for nothing.
-_ASKS_AMOUNT = re.compile(rf"多少(?:{_UNITS}|比例|钱|$)|(?<![前这近好那头最])几(?:{_UNITS})|多久|多长|多高|多大|高多少|比例|百分之几|"
-                          r"占几|上限|下限|封顶")
-_AMOUNT = re.compile(r"\d|[零一二两三四五六七八九十百千半]+(个月|年|日|天|周|倍|成|个|次|级|%)|百分之")
+_NOT_ASKING = r"(?<![前这近好那头最])"
+_ASKS = (
+    (re.compile(rf"{_NOT_ASKING}几(?:天|日|个?工作日)|多少(?:天|日|个?工作日)"), ("days",)),
+    (re.compile(rf"{_NOT_ASKING}几(?:周|个星期)|多少周"), ("weeks",)),
+    (re.compile(rf"{_NOT_ASKING}几个?月(?!份)|多少个?月"), ("months",)),
+    (re.compile(rf"{_NOT_ASKING}几(?:年|岁)|多少(?:年|岁)|多大年[纪龄]|年龄(?:上限|限制)"), ("years",)),
+    (re.compile(r"多久|多长|期限|期间是|几时|多少时间"), DURATION),
+    (re.compile(rf"比例|百分之几|{_NOT_ASKING}几成|占多少|高多少|几个点|几倍|多少倍|打几折"), ("ratio",)),
+    (re.compile(r"多少钱|多少元|几块钱|多少工资|标准是多少|给多少|拿多少|交多少|报多少"), ("money",)),
+    (re.compile(rf"{_NOT_ASKING}几(?:次|级|档|个等次|名|个人)|多少(?:次|级|档|名|人)"), ("count",)),
+)
+
+
+def asked_units(question: str) -> tuple[str, ...]:
+    """The kinds of amount a question asks for (empty when it asks for none)."""
+    found: list[str] = []
+    for pattern, units in _ASKS:
+        if pattern.search(question):
+            found.extend(u for u in units if u not in found)
+    return tuple(found)
 
 
 def asks_amount(question: str) -> bool:
-    return bool(_ASKS_AMOUNT.search(question))
+    return bool(asked_units(question))
 
 
-def states_amount(text: str) -> bool:
-    return bool(_AMOUNT.search(text))
+def states_amount(text: str, units: tuple[str, ...] = ()) -> bool:
+    """Whether text states an amount — in one of `units` when given."""
+    kinds = units or tuple(UNITS)
+    pattern = "|".join(UNITS[k] for k in kinds)
+    if re.search(rf"{_NUMBER}\s*(?:{pattern})", text):
+        return True
+    return "ratio" in kinds and bool(re.search(r"百分之[零一二两三四五六七八九十百]+|\d+\s*%", text))

@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from .evidence import asks_amount, states_amount
+from .evidence import asked_units, states_amount
 from .lexical import normalize
 from .ranking import Candidate
 from .retrieval import Retrieval, Snapshot
@@ -133,7 +133,7 @@ def check_request(question: str) -> str:
 def features(retrieval: Retrieval, snapshot: Snapshot, ranked: list[Candidate]) -> GateFeatures:
     hits = retrieval.hits[:GATE_DEPTH]
     best = ranked[0] if ranked else None
-    wants_amount = asks_amount(retrieval.query)
+    units = asked_units(retrieval.query)
     return GateFeatures(
         relevance=best.relevance if best else 0.0,
         dense=max(retrieval.dense_scores, default=0.0),
@@ -141,7 +141,8 @@ def features(retrieval: Retrieval, snapshot: Snapshot, ranked: list[Candidate]) 
         coverage=max((retrieval.terms.coverage(snapshot.evidence_text(h.clause)) for h in hits), default=0.0),
         head_coverage=retrieval.terms.head_coverage(snapshot.evidence_text(best.hit.clause)) if best else 0.0,
         unknown=retrieval.terms.unknown_share,
-        amount_missing=float(wants_amount and not (best and states_amount(best.hit.clause.text[best.start:best.end]))),
+        amount_missing=float(bool(units) and not (best and states_amount(
+            best.hit.clause.lead_in_for(best.start, best.end) + best.hit.clause.text[best.start:best.end], units))),
         uncovered_topic=float(_names_uncovered_topic(retrieval.query, snapshot.evidence_text(best.hit.clause)
                                                      if best else "")),
     )

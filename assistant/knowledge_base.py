@@ -1,7 +1,10 @@
-"""Knowledge-base management behind the web UI and the REST API: list, upload, delete.
+"""Knowledge-base management behind the web UI and the REST API: list, upload, delete, and
+the associated questions of a clause.
 
 An upload is parsed in a scratch folder first; only a file that loads and yields clauses
-is moved into the corpus (atomically) and indexed, so a bad file changes nothing.
+is moved into the corpus (atomically) and indexed, so a bad file changes nothing. Edited
+associated questions are written to the document's questions file (reviewable, in the
+corpus) and indexed incrementally: only the new questions are embedded.
 """
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import associated
 from .catalog import KIND_ORDER, DocInfo, load_catalog
 from .corpus import read_document
 from .loaders import SUPPORTED_SUFFIXES, LoadError
@@ -89,6 +93,34 @@ class KnowledgeBase:
             os.replace(partial, target)
             report, _ = self.assistant.reindex(progress=progress)
             return info, report
+
+    def clause_questions(self, clause_id: str) -> tuple[object, associated.ClauseQuestions]:
+        """The clause (KeyError if the index has no such clause) and its questions, reviewed and draft."""
+        snapshot = self.assistant.snapshot()
+        row = snapshot.row_of.get(clause_id)
+        if row is None:
+            raise KeyError(clause_id)
+        doc_id, local = associated.split_clause_id(clause_id)
+        path = associated.path_for(self.settings.corpus_dir, doc_id)
+        tables = associated.load(path) if path.exists() else {}
+        return snapshot.clauses[row], tables.get(local, associated.ClauseQuestions())
+
+    def set_clause_questions(self, clause_id: str, questions: list[str], draft: list[str] | None = None,
+                             progress: Progress | None = None) -> tuple[associated.ClauseQuestions, BuildReport]:
+        """Replace a clause's reviewed questions (and, if given, its drafts), then index them.
+        Raises KeyError for an unknown clause, QuestionFileError for bad questions."""
+        questions = associated.clean(questions)
+        with self._lock:
+            clause, current = self.clause_questions(clause_id)
+            doc_id, local = associated.split_clause_id(clause_id)
+            path = associated.path_for(self.settings.corpus_dir, doc_id)
+            tables = associated.load(path) if path.exists() else {}
+            entry = associated.ClauseQuestions(clause.short_locator.strip("·"), questions,
+                                               associated.clean(draft) if draft is not None else current.draft)
+            tables[local] = entry
+            associated.save(path, tables, clause.cite_title)
+            report, _ = self.assistant.reindex(progress=progress)
+            return entry, report
 
     def delete(self, doc_id: str, progress: Progress | None = None) -> BuildReport:
         with self._lock:

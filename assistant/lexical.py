@@ -33,7 +33,7 @@ STOPWORDS = frozenset(
     可 可以 应该 需要 得 地 着 过 上 下 中 里 时 时候 等 等等 之类 方面 情况 问题 规定 相关 有关 关于
     对于 针对 呢 吗 么 啥 咋 谁 不 不会 几天 多少天 几年 几次 多高 多长时间 多大
     咋办 咋样 咋整 咋弄 咋算 咋回事 干嘛 干啥 为啥 啥样 没 行不行 算不算 能否 可否 还是 到底 究竟
-    一般 大概 是否是 的话 吧 呗 哈 啦 喽 嗯 哎 诶 请教 问问 想问 想知道 知道 告诉 说说 讲讲""".split()
+    一般 大概 是否是 的话 吧 呗 哈 啦 喽 嗯 哎 诶 请教 问问 想问 想知道 知道 告诉 说说 讲讲 长时间 多长 多久 多少""".split()
 )
 # Parts of speech that carry no subject matter in a question: pronouns, adverbs, prepositions,
 # conjunctions, particles, modal particles, interjections, numerals, measure and time words.
@@ -124,21 +124,28 @@ def bigrams(text: str) -> list[str]:
     return out
 
 
-def question_words(text: str) -> list[str]:
+def question_word_parts(text: str) -> list[tuple[str, tuple[str, ...]]]:
     """A question's words that carry subject matter — function words dropped by their part of
     speech (a cadre's "现在该咋办", "这种也要…吗" say nothing about the subject) — each with
-    its search-mode parts, as `tokenize` gives them for clauses."""
+    the smaller words `tokenize` also finds inside it ("记过处分" -> 记过, 处分)."""
     _ensure_jieba()
-    import jieba
     import jieba.posseg
 
-    words = []
+    out: dict[str, tuple[str, ...]] = {}
     for pair in jieba.posseg.cut(normalize(text)):
-        if pair.flag.startswith(_FUNCTION_TAGS) and pair.word not in _KEEP_DESPITE_TAG:
+        word = pair.word
+        if (pair.flag.startswith(_FUNCTION_TAGS) and word not in _KEEP_DESPITE_TAG) or word in STOPWORDS \
+                or not _TOKEN.search(word):
             continue
-        words.extend(tokenize(pair.word) if len(pair.word) > 2 else
-                     [pair.word] if _TOKEN.search(pair.word) and pair.word not in STOPWORDS else [])
-    return list(dict.fromkeys(words))
+        parts = tuple(t for t in tokenize(word) if t != word) if len(word) > 2 else ()
+        if word not in out and (word in tokenize(word) or parts):
+            out[word] = parts
+    return list(out.items())
+
+
+def question_words(text: str) -> list[str]:
+    """The words of `question_word_parts` and their parts, in order."""
+    return list(dict.fromkeys(w for word, parts in question_word_parts(text) for w in (word, *parts)))
 
 
 def content_words(text: str) -> list[str]:

@@ -102,14 +102,20 @@ class Run:
     checks: list[str] = field(default_factory=list)
 
 
+def chat_model(settings: Settings, temperature: float = 0.0):
+    """The configured OpenAI-compatible endpoint as a LangChain chat model (no retries: a
+    failure falls back at once)."""
+    from langchain_openai import ChatOpenAI
+
+    return ChatOpenAI(base_url=settings.llm_base_url, model=settings.llm_model,
+                      api_key=settings.llm_api_key or "not-needed", timeout=settings.llm_timeout,
+                      max_retries=0, temperature=temperature)
+
+
 class LLMAnswerer:
     def __init__(self, settings: Settings, assistant: "Assistant"):
-        from langchain_openai import ChatOpenAI
-
         self.assistant = assistant
-        self.model = ChatOpenAI(base_url=settings.llm_base_url, model=settings.llm_model,
-                                api_key=settings.llm_api_key or "not-needed", timeout=settings.llm_timeout,
-                                max_retries=0, temperature=0)
+        self.model = chat_model(settings)
         self._slots = threading.BoundedSemaphore(max(settings.llm_concurrency, 1))
         self.condense_chain = CONDENSE_PROMPT | self.model | StrOutputParser()
         self.chain = (

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .lexical import BM25Index, normalize, question_words, tokenize
+from .lexical import BM25Index, normalize, question_word_parts, question_words
 from .thesaurus import Thesaurus, general_synonyms
 
 _SINGLE_CJK = re.compile(r"^[\u4e00-\u9fff]$")
@@ -32,7 +32,18 @@ class Term:
     text: str  # as the question has it
     forms: tuple[str, ...]  # what counts as this term in a clause (text first)
     weight: float
-    known: bool  # the corpus uses the word or one of its forms
+    known: bool  # the corpus uses the word, one of its forms, or one of its parts
+    parts: tuple["Term", ...] = ()  # the smaller words inside a compound ("记过处分" -> 记过, 处分)
+
+    def credit(self, norm: str) -> float:
+        """1 when a form occurs in the (normalised) text; else the weighted share of its parts
+        that do — a compound the clause words differently still counts in part."""
+        if any(f in norm for f in self.forms):
+            return 1.0
+        total = sum(p.weight for p in self.parts)
+        if not total:
+            return 0.0
+        return sum(p.weight for p in self.parts if any(f in norm for f in p.forms)) / total
 
 
 class QueryTerms:
@@ -44,14 +55,18 @@ class QueryTerms:
         self.total = sum(self.weights.values())
         self.focus = frozenset(t for t in focus if t in self.terms)
 
-    def matched(self, text: str) -> list[str]:
+    def credits(self, text: str) -> dict[str, float]:
         norm = normalize(text)
-        return [t.text for t in self.terms.values() if any(f in norm for f in t.forms)]
+        return {t.text: t.credit(norm) for t in self.terms.values()}
+
+    def matched(self, text: str) -> list[str]:
+        """Terms the text holds (at least half of a compound's parts count)."""
+        return [t for t, credit in self.credits(text).items() if credit >= 0.5]
 
     def coverage(self, text: str) -> float:
         if not self.total:
             return 0.0
-        return sum(self.weights[t] for t in self.matched(text)) / self.total
+        return sum(self.weights[t] * credit for t, credit in self.credits(text).items()) / self.total
 
     def mentions_focus(self, text: str) -> bool:
         """True when there is no focus, or the text names at least one focus term."""
@@ -119,28 +134,40 @@ class Analysis:
 
 
 def analyze(text: str, vocabulary: Vocabulary, thesaurus: Thesaurus, focus: str = "") -> Analysis:
-    tokens = question_words(text)
+    words = question_word_parts(text)
     focus_tokens = frozenset(question_words(focus)) if focus else frozenset()
-    terms: list[Term] = []
     general = general_synonyms()
-    for token in dict.fromkeys(tokens):
-        forms = thesaurus.forms(token) or (token, *sorted(w for w in general.get(token, ()) if w in vocabulary)[
-                                                      :MAX_GENERAL_FORMS])
+
+    def term(word: str, parts: tuple[str, ...] = ()) -> Term:
+        forms = thesaurus.forms(word) or (word, *sorted(w for w in general.get(word, ()) if w in vocabulary)[
+                                                    :MAX_GENERAL_FORMS])
         forms = tuple(dict.fromkeys(forms + tuple(a for f in forms for a in vocabulary.abbreviated(f))))
         known_forms = [f for f in forms if f in vocabulary]
-        if token in vocabulary:
-            weight = vocabulary.idf(token)
+        inner = tuple(term(p) for p in parts)
+        if word in vocabulary:
+            weight = vocabulary.idf(word)
         elif known_forms:  # a colloquial word is as specific as the statute word it stands for
             weight = min(vocabulary.idf(f) for f in known_forms)
+        elif any(p.known for p in inner):  # an unknown compound is as specific as its parts
+            weight = max(p.weight for p in inner if p.known)
         else:
             weight = vocabulary.max_idf
-        if _SINGLE_CJK.match(token):
+        if _SINGLE_CJK.match(word):
             weight *= SINGLE_CHAR_FACTOR
-        terms.append(Term(token, forms, weight, bool(known_forms)))
+        return Term(word, forms, weight, bool(known_forms) or any(p.known for p in inner), inner)
+
+    terms = [term(word, parts) for word, parts in words]
     lexical: dict[str, float] = {}
-    for term in terms:
-        boost = FOCUS_FACTOR if term.text in focus_tokens else 1.0
-        for i, form in enumerate(term.forms):
-            weight = boost * (1.0 if i == 0 else EXPANSION_WEIGHT)
+
+    def add(t: Term, boost: float, scale: float) -> None:
+        for i, form in enumerate(t.forms):
+            weight = boost * scale * (1.0 if i == 0 else EXPANSION_WEIGHT)
             lexical[form] = max(lexical.get(form, 0.0), weight)
-    return Analysis(tokens, QueryTerms(terms, focus_tokens), lexical)
+
+    for t in terms:
+        boost = FOCUS_FACTOR if t.text in focus_tokens else 1.0
+        add(t, boost, 1.0)
+        for part in t.parts:
+            add(part, boost, EXPANSION_WEIGHT)
+    tokens = [w for t in terms for w in (t.text, *(p.text for p in t.parts))]
+    return Analysis(list(dict.fromkeys(tokens)), QueryTerms(terms, focus_tokens), lexical)

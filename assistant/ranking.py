@@ -19,7 +19,7 @@ from pathlib import Path
 
 from .audience import default_audiences
 from .clause import Clause, search_text
-from .evidence import asks_amount, states_amount
+from .evidence import asked_units, states_amount
 from .query import QueryTerms
 from .retrieval import Hit, Retrieval, Snapshot
 from .sentences import sentence_spans
@@ -74,9 +74,10 @@ def load_ranker(path: Path = MODEL_FILE) -> RankerModel:
     return RankerModel.from_dict(json.loads(path.read_text(encoding="utf-8")))
 
 
-def best_span(clause: Clause, terms: QueryTerms, wants_amount: bool = False) -> tuple[int, int, float]:
+def best_span(clause: Clause, terms: QueryTerms, units: tuple[str, ...] = ()) -> tuple[int, int, float]:
     """The sentence of the clause that best answers the terms, with a neighbour when the
-    neighbour answers nearly as well (a rule and its exception) or adds missing evidence."""
+    neighbour answers nearly as well (a rule and its exception) or adds missing evidence. A
+    question asking for an amount (`units`, see evidence.py) prefers sentences stating one."""
     spans = sentence_spans(clause.text, clause.body_start) or [(clause.body_start, len(clause.text))]
 
     context = f"{clause.cite_short} {clause.path} "  # every sentence speaks of its document and heading
@@ -84,7 +85,7 @@ def best_span(clause: Clause, terms: QueryTerms, wants_amount: bool = False) -> 
     def cover(s: int, e: int) -> float:
         text = clause.text[s:e]
         score = terms.coverage(context + clause.lead_in_for(s, e) + text)
-        return score + AMOUNT_BONUS if wants_amount and states_amount(text) else score
+        return score + AMOUNT_BONUS if units and states_amount(text, units) else score
 
     scores = [cover(s, e) for s, e in spans]
     # Ties go to the earlier sentence: the general rule, or the lead-in rather than one of its 项.
@@ -127,7 +128,7 @@ def _with_list(clause: Clause, start: int, end: int) -> tuple[int, int]:
 def candidates(retrieval: Retrieval, snapshot: Snapshot) -> list[Candidate]:
     """The first RANK_DEPTH fused hits with their best quote and their features, in fused order."""
     terms = retrieval.terms
-    wants_amount = asks_amount(retrieval.query)
+    units = asked_units(retrieval.query)
     audiences = default_audiences()
     asked = audiences.named_in(retrieval.query)
     hits = retrieval.hits[:RANK_DEPTH]
@@ -139,10 +140,10 @@ def candidates(retrieval: Retrieval, snapshot: Snapshot) -> list[Candidate]:
     top_ngram = max((h.ngram for h in hits), default=0.0) or 1.0
     out = []
     for position, hit in enumerate(hits):
-        s, e, sentence = best_span(hit.clause, terms, wants_amount)
+        s, e, sentence = best_span(hit.clause, terms, units)
         dense = hit.dense if hit.dense_rank is not None else dense_floor
         question = hit.question if hit.question_rank is not None else question_floor
-        stated = wants_amount and states_amount(hit.clause.text[s:e])
+        stated = bool(units) and states_amount(hit.clause.lead_in_for(s, e) + hit.clause.text[s:e], units)
         meant = audiences.named_in(hit.clause.lead_in_for(s, e) + hit.clause.text[s:e]) or frozenset(
             hit.clause.applies_to)
         features = (
@@ -150,7 +151,7 @@ def candidates(retrieval: Retrieval, snapshot: Snapshot) -> list[Candidate]:
             hit.bm25 / top_bm25, hit.ngram / top_ngram,
             terms.coverage(snapshot.evidence_text(hit.clause)), terms.coverage(search_text(hit.clause)),
             sentence, 1.0 / (1 + position), float(terms.mentions_focus(search_text(hit.clause))),
-            float(stated), float(wants_amount and not stated), float(audiences.mismatch(asked, meant)),
+            float(stated), float(bool(units) and not stated), float(audiences.mismatch(asked, meant)),
             float(hit.question_votes),
         )
         out.append(Candidate(hit, s, e, sentence, features))

@@ -8,6 +8,15 @@ from .answer import Answer, Citation
 
 _MARKER = re.compile(r"\[(\d+)\]")
 
+# Offered to a new user by the web chat and the WeChat welcome (written for the product, not
+# taken from any evaluation set).
+EXAMPLE_QUESTIONS = (
+    "受了记过处分，多长时间不能提拔？",
+    "推进改革时因为缺乏经验出了失误，能不能容错？",
+    "参加工作十二年了，一年有几天带薪年假？",
+    "事业单位工作人员年度考核不合格会有什么后果？",
+)
+
 
 def clause_html(c: Citation) -> str:
     """The whole clause, with the quoted sentences (and a 项's lead-in) highlighted."""
@@ -32,9 +41,12 @@ def clause_html(c: Citation) -> str:
 def answer_html(answer: Answer) -> str:
     body = html.escape(answer.answer).replace("\n", "<br>")
     body = _MARKER.sub(r"<sup>[\1]</sup>", body)
+    if answer.confidence == "low":  # a tentative answer is marked as such before anything else
+        body = f'<span class="tentative-label">仅供参考</span>{body}'
+    css = "answer tentative" if answer.confidence == "low" else "answer"
     if not answer.citations:
-        return f'<div class="answer">{body}</div>'
-    parts = [f'<div class="answer">{body}</div>', '<div class="citations">']
+        return f'<div class="{css}">{body}</div>'
+    parts = [f'<div class="{css}">{body}</div>', '<div class="citations">']
     for c in answer.citations:
         parts.append(
             f'<details class="citation"><summary>[{c.n}] {html.escape(c.label)} · '

@@ -11,20 +11,16 @@ import gradio as gr
 
 from .answer import Answer
 from .app_state import AppState, NotReady
+from .associated import QuestionFileError
 from .knowledge_base import UploadError
 from .loaders import SUPPORTED_SUFFIXES
-from .render import answer_html
+from .render import EXAMPLE_QUESTIONS, answer_html
 from .service import QuestionError
 from .study import preset_names
 
 log = logging.getLogger(__name__)
 
-EXAMPLES = [
-    "乡镇干部的经济待遇比县级机关高多少？",
-    "干部个人可以主动申请容错吗？",
-    "实绩特别突出的干部能不能破格提拔？",
-    "工作满10年的职工年休假有几天？",
-]
+EXAMPLES = list(EXAMPLE_QUESTIONS)
 CSS = """
 .citation summary { cursor: pointer; font-weight: 600; }
 .citation .status { font-weight: 400; color: #666; }
@@ -32,6 +28,8 @@ CSS = """
 mark.quote { background: #ffe58f; }
 mark.lead-in { background: #f0f0f0; }
 .pending, .checks { color: #888; font-size: 0.9em; }
+.tentative-label { display: inline-block; margin-right: 6px; padding: 0 6px; border-radius: 3px;
+                   background: #fff1e6; color: #ad4e00; border: 1px solid #ffc069; font-size: 0.85em; }
 """
 PENDING = '<span class="pending">（生成中，核对引用后显示出处）</span>'
 DOC_HEADERS = ["文档", "类别", "状态", "日期", "条文数", "文件", "编号"]
@@ -91,11 +89,12 @@ def build_ui(state: AppState) -> gr.Blocks:
         try:
             rows = state.require_knowledge_base().documents()
         except NotReady as exc:
-            return [], gr.update(choices=[]), gr.update(choices=[]), str(exc)
+            return [], gr.update(choices=[]), gr.update(choices=[]), gr.update(choices=[]), str(exc)
         table = [[r.title, r.kind, r.status, r.date, r.clauses, r.file, r.id] for r in rows]
         choices = [(f"{r.title}（{r.file}）", r.id) for r in rows]
-        return (table, gr.update(choices=choices, value=None), gr.update(choices=[(r.title, r.id) for r in rows]),
-                f"知识库共 {len(rows)} 个文档。")
+        titles = [(r.title, r.id) for r in rows]
+        return (table, gr.update(choices=choices, value=None), gr.update(choices=titles),
+                gr.update(choices=titles), f"知识库共 {len(rows)} 个文档。")
 
     def check_token(token: str) -> None:
         refusal = state.admin_refusal(token)
@@ -142,6 +141,40 @@ def build_ui(state: AppState) -> gr.Blocks:
             path.write_text(markdown, encoding="utf-8")
         return str(path), markdown
 
+    def clauses_of(doc_id):
+        """The clause choices of a document, for the associated-question editor."""
+        if not doc_id:
+            return gr.update(choices=[], value=None)
+        try:
+            clauses = [c for c in state.require().snapshot().clauses if c.doc_id == doc_id]
+        except NotReady as exc:
+            raise gr.Error(str(exc)) from None
+        return gr.update(choices=[(c.label, c.id) for c in clauses], value=None)
+
+    def load_questions(clause_id):
+        if not clause_id:
+            return "", "", ""
+        try:
+            clause, entry = state.require_knowledge_base().clause_questions(clause_id)
+        except (KeyError, NotReady):
+            raise gr.Error("知识库中没有这条条文，请刷新列表。") from None
+        return (f"**{html.escape(clause.label)}**\n\n{html.escape(clause.text)}", "\n".join(entry.questions),
+                "\n".join(entry.draft))
+
+    def save_questions(clause_id, questions: str, draft: str, token: str, progress=gr.Progress()):
+        check_token(token)
+        if not clause_id:
+            raise gr.Error("请先选择条文。")
+        try:
+            entry, report = state.require_knowledge_base().set_clause_questions(
+                clause_id, questions.splitlines(), draft.splitlines(),
+                progress=lambda stage, done, total: progress((done, total), desc=stage))
+        except KeyError:
+            raise gr.Error("知识库中没有这条条文，请刷新列表。") from None
+        except (QuestionFileError, NotReady) as exc:
+            raise gr.Error(str(exc)) from None
+        return "\n".join(entry.questions), "\n".join(entry.draft), f"已保存 {len(entry.questions)} 个关联问题。{report.summary()}"
+
     def hit_test(query: str):
         try:
             retrieval = state.require().search(query, 10)
@@ -158,7 +191,7 @@ def build_ui(state: AppState) -> gr.Blocks:
             chatbot = gr.Chatbot(label="对话", elem_id="chatbot", height=520)
             answers = gr.State([])
             with gr.Row():
-                question = gr.Textbox(show_label=False, placeholder="请输入问题，例如：干部个人可以主动申请容错吗？",
+                question = gr.Textbox(show_label=False, placeholder="请输入问题，例如：受了记过处分，多长时间不能提拔？",
                                       elem_id="question", scale=8, max_lines=4)
                 send = gr.Button("提问", variant="primary", elem_id="ask", scale=1)
             gr.Markdown("示例问题（点击即问）：")
@@ -193,6 +226,19 @@ def build_ui(state: AppState) -> gr.Blocks:
                 hit_query = gr.Textbox(show_label=False, placeholder="例如：容错正面清单", elem_id="hit-query", scale=8)
                 hit_button = gr.Button("检索", elem_id="hit-button", scale=1)
             hits_table = gr.Dataframe(headers=HIT_HEADERS, interactive=False, elem_id="hits", wrap=True)
+            gr.Markdown("### 关联问题\n为条文补充干部常用的问法：检索时指向该条文，不作为出处显示。每行一个；"
+                        "“待审核的建议”由大模型起草（`policy-qa index --suggest-questions`），移到上面一栏保存后才参与检索。")
+            with gr.Row():
+                aq_doc = gr.Dropdown(label="文档", choices=[], elem_id="aq-doc")
+                aq_clause = gr.Dropdown(label="条文", choices=[], elem_id="aq-clause")
+            aq_clause_text = gr.Markdown(elem_id="aq-clause-text")
+            aq_questions = gr.Textbox(label="关联问题（每行一个，参与检索）", lines=6, elem_id="aq-questions",
+                                      interactive=not read_only)
+            aq_draft = gr.Textbox(label="待审核的建议（不参与检索）", lines=3, elem_id="aq-draft",
+                                  interactive=not read_only)
+            with gr.Group(visible=not read_only):
+                aq_save = gr.Button("保存关联问题并更新索引", elem_id="aq-save")
+            aq_result = gr.Markdown(elem_id="aq-result")
 
         with gr.Tab("学习备课", id="study"):
             gr.Markdown("为学习研讨、专题培训准备材料：重点条文（原文）、对照表、研讨题、测验题和答案（每题注明依据的条文）。"
@@ -215,10 +261,13 @@ def build_ui(state: AppState) -> gr.Blocks:
                        [chatbot, answers, feedback_id, comment_row, feedback_note])
         chatbot.like(rate, [answers], [feedback_id, comment_row, feedback_note])
         comment_send.click(add_comment, [feedback_id, comment], [comment, feedback_note])
-        document_outputs = [docs_table, delete_choice, study_docs, docs_status]
+        document_outputs = [docs_table, delete_choice, study_docs, aq_doc, docs_status]
         refresh.click(document_rows, None, document_outputs)
         upload_button.click(upload, [upload_file, token], document_outputs + [kb_result])
         delete_button.click(delete, [delete_choice, token], document_outputs + [kb_result])
+        aq_doc.change(clauses_of, [aq_doc], [aq_clause])
+        aq_clause.change(load_questions, [aq_clause], [aq_clause_text, aq_questions, aq_draft])
+        aq_save.click(save_questions, [aq_clause, aq_questions, aq_draft, token], [aq_questions, aq_draft, aq_result])
         hit_button.click(hit_test, [hit_query], [hits_table])
         hit_query.submit(hit_test, [hit_query], [hits_table])
         study_button.click(study_pack, [study_topic, study_docs, study_questions, study_format],

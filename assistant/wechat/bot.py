@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from ..app_state import AppState, NotReady
 from ..bounded import BoundedCache
 from ..condense import Turn
+from ..render import EXAMPLE_QUESTIONS
 from ..service import QuestionError
 from .customer_service import CustomerService, DeliveryError
 from .messages import Incoming
@@ -25,11 +26,9 @@ from .text import phone_text, split_utf8, truncate_utf8
 
 log = logging.getLogger(__name__)
 
+
 WELCOME = ("您好！我是干部政策问答助手，只依据收录的政策文件回答，并注明出处。可以这样问：\n"
-           "· 乡镇干部的经济待遇比县级机关高多少？\n"
-           "· 干部个人可以主动申请容错吗？\n"
-           "· 公务员定期考核结果分为几个等次？\n"
-           "· 工作满10年的职工年休假有几天？")
+           + "\n".join(f"· {example}" for example in EXAMPLE_QUESTIONS))
 NOT_TEXT = "目前只能回答文字提问。\n" + WELCOME.split("\n", 1)[1]
 HOLDING = "正在查询相关规定，请稍候，答案将随后发送。"
 SLOW = "查询用时较长，请稍后重新发送您的问题。"
