@@ -2,6 +2,10 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .clause import Clause
 
 
 @dataclass(frozen=True)
@@ -20,6 +24,15 @@ class Citation:
     source: str = ""  # file in the corpus
     start: int = 0  # offsets of text in the source document
     end: int = 0
+
+    @classmethod
+    def from_clause(cls, n: int, clause: "Clause", start: int, end: int, score: float,
+                    status: str = "") -> "Citation":
+        """The citation of clause.text[start:end]: the smallest 款/项 holding it, its lead-in."""
+        return cls(n=n, doc_id=clause.doc_id, title=clause.title, label=clause.label_for(start, end),
+                   short_label=clause.short_label_for(start, end), status=status or clause.status, text=clause.text,
+                   quote=clause.text[start:end], lead_in=clause.lead_in_for(start, end), score=round(float(score), 6),
+                   clause_id=clause.id, source=clause.source, start=clause.start, end=clause.end)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, FastAPI, File, Header, Request, UploadFi
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
 
 from . import associated
 from .app_state import AppState, NotReady
@@ -82,6 +82,12 @@ class StudyRequest(BaseModel):
 class QuestionsRequest(BaseModel):
     questions: list[str] = Field(max_length=associated.MAX_QUESTIONS)
     draft: list[str] | None = Field(default=None, max_length=associated.MAX_QUESTIONS)
+
+
+class SelfCheckRequest(BaseModel):
+    situation: str = Field(default="", max_length=2000)
+    answers: dict[str, StrictBool | None] = Field(default_factory=dict, max_length=200)  # "yes" or 1 is refused
+    format: Literal["json", "md", "docx"] = "json"
 
 
 class FeedbackRequest(BaseModel):
@@ -186,6 +192,33 @@ def build_router(state: AppState) -> APIRouter:
             raise ApiError(422, "invalid_request", str(exc)) from None
         return {"clause_id": f"{doc_id}/{local_id}", "questions": entry.questions, "draft": entry.draft,
                 "index": report.summary()}
+
+    @router.get("/api/self-check/questions", tags=["self-check"])
+    def self_check_questions():
+        """The questions of the 容错自查, red lines first, with the conditions they settle."""
+        from .self_check import default_data
+
+        return {"questions": default_data().questions()}
+
+    @router.post("/api/self-check", tags=["self-check"])
+    async def self_check(body: SelfCheckRequest):
+        """Provision by provision, which conditions the situation and answers meet — with
+        citations, the procedure, and the notice that this is a self-check, not a determination."""
+        from .self_check import SelfCheckError, run
+        from .self_check_export import TITLE, to_docx, to_markdown
+
+        assistant = state.require()
+        try:
+            result = await run_in_threadpool(run, assistant, body.situation, body.answers)
+        except SelfCheckError as exc:
+            raise ApiError(422, "invalid_request", str(exc)) from None
+        if body.format == "json":
+            return result.to_dict()
+        disposition = {"Content-Disposition": f"attachment; filename*=UTF-8''{quote(TITLE)}.{body.format}"}
+        if body.format == "md":
+            return Response(to_markdown(result), media_type="text/markdown; charset=utf-8", headers=disposition)
+        return Response(to_docx(result), headers=disposition,
+                        media_type="application/vnd.openxmlformats-officedocument.wordprocessingml.document")
 
     @router.post("/api/study", tags=["study packs"])
     def study(body: StudyRequest):

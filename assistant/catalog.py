@@ -50,6 +50,7 @@ class DocInfo:
     note: str = ""
     catalogued: bool = True
     applies_to: tuple[str, ...] = ()  # audience ids (data/audiences.toml): whom the document governs
+    superseded_by: str = ""  # id of the catalog document that replaced this one
 
     @property
     def cite_title(self) -> str:
@@ -68,6 +69,13 @@ class DocInfo:
     @property
     def kind_name(self) -> str:
         return KIND_NAMES.get(self.kind, self.kind)
+
+    def status_on(self, today: str) -> str:
+        """The status as of a date (ISO): not yet in force before its effective date."""
+        effective = self.dates.get("effective", "")
+        if effective and today < effective:
+            return f"尚未施行（{effective}起施行）"
+        return self.status
 
     @property
     def date(self) -> str:
@@ -116,6 +124,7 @@ def load_catalog(corpus_dir: Path) -> dict[str, DocInfo]:
             dates={k: str(raw[k]) for k in DATE_KEYS if raw.get(k)},
             note=raw.get("note", ""),
             applies_to=applies_to,
+            superseded_by=str(raw.get("superseded_by", "")),
         )
     return entries
 

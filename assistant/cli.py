@@ -149,6 +149,56 @@ def cmd_feedback_export(args, settings) -> int:
     return 0
 
 
+def cmd_self_check(args, settings) -> int:
+    """容错自查: interactive in a terminal, or from --situation/--answers for scripts."""
+    from .self_check import SelfCheckError, default_data, prefill, run
+    from .self_check_export import to_docx, to_markdown
+
+    answers = {}
+    if args.answers:
+        try:
+            answers = json.loads(Path(args.answers).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            print(f"无法读取回答文件 {args.answers}：{exc}", file=sys.stderr)
+            return EXIT_USAGE
+    situation = args.situation or ""
+    if args.situation is None and args.answers is None:
+        situation, answers = _ask_self_check(default_data(), prefill)
+    assistant = _assistant(settings)
+    assistant.ensure_index(progress=_progress_bar())
+    try:
+        result = run(assistant, situation, answers)
+    except SelfCheckError as exc:
+        print(f"错误 / error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.output and args.output.endswith(".docx"):
+        Path(args.output).write_bytes(to_docx(result))
+        print(f"已生成 {args.output}", file=sys.stderr)
+    elif args.json:
+        print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+    elif args.output:
+        Path(args.output).write_text(to_markdown(result), encoding="utf-8")
+        print(f"已生成 {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(to_markdown(result))
+    return 0
+
+
+def _ask_self_check(data, prefill) -> tuple[str, dict]:
+    """The situation, then each question (red lines first) answered 是/否/不清楚; what the
+    situation already says is offered as the default."""
+    print("容错自查：先简要描述情况（回车结束），再逐题回答 是(y)/否(n)/不清楚(回车)。结果只是自查，不是组织认定。")
+    situation = input("情况：").strip()
+    suggested = prefill(situation, data)
+    answers: dict[str, bool | None] = {}
+    for q in data.questions():
+        hint = suggested.get(q["id"])
+        default = "" if hint is None else ("y" if hint.value else "n")
+        reply = input(f"{'【红线】' if q['red_line'] else ''}{q['question']} [{default or '?'}] ").strip().lower() or default
+        answers[q["id"]] = {"y": True, "是": True, "n": False, "否": False}.get(reply)
+    return situation, answers
+
+
 def cmd_study(args, settings) -> int:
     from .study import StudyPackBuilder, TopicNotFound
     from .study_export import to_docx, to_markdown
@@ -214,6 +264,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["md", "docx"], default="md")
     p.add_argument("-o", "--output", help="output file (docx defaults to a file named after the topic)")
     p.set_defaults(func=cmd_study)
+
+    p = sub.add_parser("self-check", help="容错自查 / check a situation against the provisions on 容错")
+    p.add_argument("--situation", help="情况描述（不给则在终端逐题询问）")
+    p.add_argument("--answers", metavar="FILE", help='JSON {"condition id": true|false|null}; ids: GET /api/self-check/questions')
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument("-o", "--output", help="write Markdown (.md) or Word (.docx)")
+    p.set_defaults(func=cmd_self_check)
 
     p = sub.add_parser("feedback", help="反馈与提问记录 / feedback and the question log")
     feedback_sub = p.add_subparsers(dest="feedback_command", required=True)

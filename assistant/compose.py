@@ -12,6 +12,7 @@ import re
 
 from .answer import Answer, Citation
 from .evidence import asked_units, states_amount
+from .library import Library
 from .query import QueryTerms
 from .ranking import Candidate, best_span, rank
 from .retrieval import Hit, Retrieval, Snapshot
@@ -19,6 +20,7 @@ from .retrieval import Hit, Retrieval, Snapshot
 MAX_CITATIONS = 3
 CITE_CONFIDENCE = 0.9  # cite until one of the clauses cited answers with this probability …
 MIN_RELEVANCE = 0.1  # … adding no clause less likely than this to answer
+COMPANION_RELEVANCE = 0.3  # a document that applies together with a cited one joins from this likelihood
 
 NOT_COVERED = "知识库中没有找到相关规定。"
 ANSWER_LEAD = "根据知识库中的条文："
@@ -66,43 +68,72 @@ def _with_stated_amounts(chosen: list[Candidate], snapshot: Snapshot, terms: Que
     return out[:MAX_CITATIONS + 1]
 
 
-def citation(n: int, pick: Candidate) -> Citation:
-    c = pick.hit.clause
-    return Citation(
-        n=n, doc_id=c.doc_id, title=c.title, label=c.label_for(pick.start, pick.end),
-        short_label=c.short_label_for(pick.start, pick.end), status=c.status, text=c.text,
-        quote=c.text[pick.start:pick.end], lead_in=c.lead_in_for(pick.start, pick.end),
-        score=round(float(pick.relevance), 6), clause_id=c.id, source=c.source, start=c.start, end=c.end,
-    )
-
-
 def display_quote(c: Citation) -> str:
     """The quote as a reader sees it: a 项 after its lead-in, blank lines between 项 closed up."""
     quote = f"{c.lead_in}……{c.quote}" if c.lead_in else c.quote
     return re.sub(r"\n\s*\n", "\n", quote)
 
 
-def compose(question: str, standalone: str, retrieval: Retrieval, snapshot: Snapshot,
+def compose(question: str, standalone: str, retrieval: Retrieval, snapshot: Snapshot, library: Library,
             ranked: list[Candidate] | None = None, tentative: bool = False) -> Answer:
     """The extractive answer. A tentative one (the gate found related clauses but no clear
     answer, or an amount was asked and no quote states one) says so first."""
-    picks = pick_clauses(retrieval, snapshot, ranked, tentative)
-    citations = [citation(n, p) for n, p in enumerate(picks, 1)]
+    picks = with_companions(pick_clauses(retrieval, snapshot, ranked, tentative), ranked or [], library)
+    citations = [Citation.from_clause(n, p.hit.clause, p.start, p.end, p.relevance, library.status_of(p.hit.clause))
+                 for n, p in enumerate(picks, 1)]
     units = asked_units(standalone)
     if units and not any(states_amount(c.lead_in + c.quote, units) for c in citations):
         tentative = True
     lines = [TENTATIVE_LEAD if tentative else ANSWER_LEAD]
     for c in citations:
         lines.append(f"{c.short_label}：「{display_quote(c)}」[{c.n}]")
-    notes = list(dict.fromkeys(p.hit.clause.note for p in picks if p.hit.clause.note))
+    notes = answer_notes(question, [p.hit.clause for p in picks], snapshot, library)
     if retrieval.degraded:
         notes.append("本次仅使用关键词检索（向量检索暂不可用），结果可能不完整。")
-    text = "\n".join(lines) + "".join(f"\n注：{note}" for note in notes)
-    return Answer(answer=text, refused=False, citations=citations, question=question,
+    return Answer(answer=with_notes("\n".join(lines), notes), refused=False, citations=citations, question=question,
                   standalone_question=standalone, notes=notes, confidence="low" if tentative else "high")
 
 
-def decline(question: str, standalone: str, reason: str, titles: list[str]) -> Answer:
+def with_companions(chosen: list[Candidate], ranked: list[Candidate], library: Library) -> list[Candidate]:
+    """When a cited document applies together with another (党纪处分 and 政务处分), the other's
+    best clause joins if it is at least COMPANION_RELEVANCE likely to answer too."""
+    cited_docs = {c.hit.clause.doc_id for c in chosen}
+    wanted = {d for doc in cited_docs for d in library.companions(doc)} - cited_docs
+    for candidate in ranked:
+        if len(chosen) >= MAX_CITATIONS or not wanted:
+            break
+        doc = candidate.hit.clause.doc_id
+        if doc in wanted and candidate.relevance >= COMPANION_RELEVANCE:
+            chosen = [*chosen, candidate]
+            wanted.discard(doc)
+    return chosen
+
+
+def answer_notes(question: str, clauses: list, snapshot: Snapshot, library: Library) -> list[str]:
+    """What a reader must know beside the quotes: a document's own caveat, which of two
+    documents prevails or that both apply (and why), and that a document the question names
+    is not in the knowledge base."""
+    notes = [library.note_of(c) for c in clauses if library.note_of(c)]
+    for relation in library.notes_for([c.doc_id for c in clauses]):
+        notes.append(f"{relation.note}（依据：{_basis(relation, snapshot)}）")
+    notes += [doc.notice for doc in library.absent_named_in(question)]
+    return list(dict.fromkeys(notes))
+
+
+def _basis(relation, snapshot: Snapshot) -> str:
+    row = snapshot.row_of.get(relation.basis_clause)
+    if row is None or relation.basis_quote not in snapshot.clauses[row].text:
+        return relation.basis
+    clause = snapshot.clauses[row]
+    start = clause.text.index(relation.basis_quote)
+    return f"{clause.short_label_for(start, start + len(relation.basis_quote))}：「{relation.basis_quote}」"
+
+
+def with_notes(text: str, notes: list[str]) -> str:
+    return text + "".join(f"\n注：{note}" for note in notes)
+
+
+def decline(question: str, standalone: str, reason: str, titles: list[str], notes: list[str] = ()) -> Answer:
     """The answer when the corpus does not cover the question, saying what it does cover."""
     why = {
         "injection": "本助手只依据知识库中的条文回答，不能按要求改变或忽略这一规则。",
@@ -111,5 +142,5 @@ def decline(question: str, standalone: str, reason: str, titles: list[str]) -> A
     scope = "、".join(titles) if titles else "（知识库为空）"
     text = (f"{NOT_COVERED}{why}\n"
             f"目前收录：{scope}。\n请换个说法，或询问这些文件涉及的内容。")
-    return Answer(answer=text, refused=True, question=question, standalone_question=standalone,
-                  refusal_reason=reason)
+    return Answer(answer=with_notes(text, list(notes)), refused=True, question=question,
+                  standalone_question=standalone, notes=list(notes), refusal_reason=reason)

@@ -32,6 +32,15 @@ def _number(env: dict, name: str, default: int | float) -> int | float:
         raise SettingsError(f"{name} 应为{kind}, got {raw!r}") from None
 
 
+def _flag(env: dict, name: str) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise SettingsError(f"{name} 应为 true 或 false / should be true or false, got {raw!r}")
+
+
 @dataclass(frozen=True)
 class WeChatSettings:
     """One WeChat channel: the Official Account (公众号) or a WeCom self-built app (企业微信)."""
@@ -82,6 +91,7 @@ class Settings:
     queue_timeout: float = 5.0
     answer_cache_size: int = 2048  # identical questions within answer_cache_ttl seconds are answered once
     answer_cache_ttl: float = 300.0
+    keep_history: bool = False  # search superseded documents even when a question does not name them
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides) -> "Settings":
@@ -118,6 +128,7 @@ class Settings:
             queue_timeout=_number(env, "POLICYQA_QUEUE_TIMEOUT", 5.0),
             answer_cache_size=_number(env, "POLICYQA_ANSWER_CACHE_SIZE", 2048),
             answer_cache_ttl=_number(env, "POLICYQA_ANSWER_CACHE_TTL", 300.0),
+            keep_history=_flag(env, "POLICYQA_KEEP_HISTORY"),
         )
         settings = replace(settings, **overrides)
         if settings.llm_base_url and not settings.llm_model:

@@ -40,6 +40,7 @@ class DocumentRow:
     clauses: int
     file: str
     catalogued: bool
+    held: bool = True  # False: a document cadres name that the corpus does not hold (未收录)
 
 
 class KnowledgeBase:
@@ -65,6 +66,9 @@ class KnowledgeBase:
                 date=info.date if info else "", clauses=counts[doc_id], file=clause.source,
                 catalogued=info is not None,
             ))
+        for absent in self.assistant.library.absent:
+            rows.append(DocumentRow(id="", title=absent.title, kind="未收录", status="未收录：知识库中没有此文件",
+                                    date=absent.issued, clauses=0, file="", catalogued=True, held=False))
         return rows
 
     def add(self, filename: str, data: bytes, progress: Progress | None = None) -> tuple[DocInfo, BuildReport]:

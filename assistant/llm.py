@@ -23,7 +23,7 @@ from langchain_core.runnables import RunnableLambda
 
 from .answer import Answer, Citation
 from .citation_check import CitationChecker, split_generated
-from .compose import TENTATIVE_LEAD
+from .compose import TENTATIVE_LEAD, answer_notes, with_notes
 from .condense import Condensed, Turn, condense
 from .config import Settings
 
@@ -233,17 +233,12 @@ class LLMAnswerer:
         prepared = run.prepared
         if not checker.has_citations:
             return self._fallback(run, "no_valid_citation", checks=checker.checks)
-        citations = []
-        for new_n, n in enumerate(checker.order, 1):
-            clause, (s, e) = run.clauses[n - 1], checker.quote_span(n)
-            relevance = prepared.ranked[n - 1].relevance
-            citations.append(Citation(
-                n=new_n, doc_id=clause.doc_id, title=clause.title, label=clause.label_for(s, e),
-                short_label=clause.short_label_for(s, e), status=clause.status, text=clause.text,
-                quote=clause.text[s:e], lead_in=clause.lead_in_for(s, e), score=round(float(relevance), 6),
-                clause_id=clause.id, source=clause.source, start=clause.start, end=clause.end))
-        notes = list(dict.fromkeys(run.clauses[n - 1].note for n in checker.order if run.clauses[n - 1].note))
-        text = checker.text + "".join(f"\n注：{note}" for note in notes)
+        library, snapshot = self.assistant.library, self.assistant.snapshot()
+        citations = [Citation.from_clause(new_n, run.clauses[n - 1], *checker.quote_span(n),
+                                          prepared.ranked[n - 1].relevance, library.status_of(run.clauses[n - 1]))
+                     for new_n, n in enumerate(checker.order, 1)]
+        notes = answer_notes(run.question, [run.clauses[n - 1] for n in checker.order], snapshot, library)
+        text = with_notes(checker.text, notes)
         confidence = prepared.extractive.confidence
         if confidence == "low":  # the gate found no clause that answers directly: the model's answer says so first
             text = f"{TENTATIVE_LEAD}\n{text}"

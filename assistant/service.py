@@ -21,6 +21,7 @@ from .corpus import CorpusScan, scan_corpus
 from .embeddings import CachedQueries, load_embeddings
 from .lexical import set_cache_dir
 from .gate import DECLINED, TENTATIVE, GateDecision, check_request, decide
+from .library import Library
 from .ranking import RANK_DEPTH, Candidate, rank
 from .retrieval import HybridRetriever, Retrieval, Snapshot
 from .thesaurus import default_thesaurus
@@ -67,6 +68,7 @@ class Assistant:
         self.cache_dir = settings.index_dir / "cache"
         set_cache_dir(self.cache_dir)
         self.thesaurus = default_thesaurus()
+        self.library = Library.load(settings.corpus_dir)
         self.llm = None
         if settings.llm_base_url:
             from .llm import LLMAnswerer
@@ -87,6 +89,7 @@ class Assistant:
             log.warning("associated questions: %s", problem)
         report = self.store.build(scan.clauses, self.embeddings, questions=scan.questions, keep_sources=scan.failed,
                                   rebuild=rebuild, progress=progress, resume=resume)
+        self.library = Library.load(self.settings.corpus_dir)
         self._checked = 0.0
         self.snapshot()
         return report, scan
@@ -124,6 +127,7 @@ class Assistant:
                 pointer = snap.pointer
             if snap is None or pointer is None or pointer.get("active") != snap.name:
                 snap = Snapshot.load(self.store, self.embeddings.model_id, self.cache_dir)
+                self.library = Library.load(self.settings.corpus_dir)  # another process may have changed the catalog
                 self._snapshot = snap
                 log.info("serving index %s (%d clauses)", snap.name, len(snap.clauses))
             self._checked = time.monotonic()
@@ -140,11 +144,16 @@ class Assistant:
 
     def retrieve(self, question: str, turns: list[Turn],
                  condensed: Condensed | None = None) -> tuple[Condensed, Snapshot, Retrieval]:
-        """The standalone question and what retrieval finds for it (no gate, no answer)."""
+        """The standalone question and what retrieval finds for it (no gate, no answer). A
+        superseded document takes part only when the question names it, or when history is kept."""
         condensed = condensed or condense(question, turns)
         snapshot = self.snapshot()
-        return condensed, snapshot, self._retriever(snapshot).search(condensed.text, RANK_DEPTH,
-                                                                     focus=condensed.focus)
+        retrieval = self._retriever(snapshot).search(condensed.text, RANK_DEPTH, focus=condensed.focus)
+        hidden = set() if self.settings.keep_history else \
+            self.library.superseded() - self.library.named_in(condensed.text)
+        if hidden:
+            retrieval.hits = [h for h in retrieval.hits if h.clause.doc_id not in hidden]
+        return condensed, snapshot, retrieval
 
     def titles(self) -> list[str]:
         return self.snapshot().titles
@@ -189,9 +198,10 @@ class Assistant:
         ranked = rank(retrieval, snapshot)
         decision = decide(retrieval, snapshot, ranked)
         if decision.outcome == DECLINED:
-            answer = decline(question, condensed.text, decision.reason, snapshot.titles)
+            absent = [doc.notice for doc in self.library.absent_named_in(condensed.text)]
+            answer = decline(question, condensed.text, decision.reason, snapshot.titles, absent)
         else:
-            answer = compose(question, condensed.text, retrieval, snapshot, ranked,
+            answer = compose(question, condensed.text, retrieval, snapshot, self.library, ranked,
                              tentative=decision.outcome == TENTATIVE)
         return Prepared(question, condensed.text, retrieval, decision, answer, ranked)
 

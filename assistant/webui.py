@@ -1,5 +1,5 @@
 """The web UI (gradio), in Chinese: 问答 for cadres, 知识库 for trainers and admins,
-学习备课 for trainers preparing study sessions."""
+学习备课 for trainers preparing study sessions, 容错自查 (webui_self_check.py)."""
 from __future__ import annotations
 
 import html
@@ -17,6 +17,7 @@ from .loaders import SUPPORTED_SUFFIXES
 from .render import EXAMPLE_QUESTIONS, answer_html
 from .service import QuestionError
 from .study import preset_names
+from .webui_self_check import self_check_tab
 
 log = logging.getLogger(__name__)
 
@@ -91,10 +92,12 @@ def build_ui(state: AppState) -> gr.Blocks:
         except NotReady as exc:
             return [], gr.update(choices=[]), gr.update(choices=[]), gr.update(choices=[]), str(exc)
         table = [[r.title, r.kind, r.status, r.date, r.clauses, r.file, r.id] for r in rows]
-        choices = [(f"{r.title}（{r.file}）", r.id) for r in rows]
-        titles = [(r.title, r.id) for r in rows]
+        held = [r for r in rows if r.held]
+        choices = [(f"{r.title}（{r.file}）", r.id) for r in held]
+        titles = [(r.title, r.id) for r in held]
         return (table, gr.update(choices=choices, value=None), gr.update(choices=titles),
-                gr.update(choices=titles), f"知识库共 {len(rows)} 个文档。")
+                gr.update(choices=titles),
+                f"知识库共 {len(held)} 个文档；另列出 {len(rows) - len(held)} 个常被问到但未收录的文件。")
 
     def check_token(token: str) -> None:
         refusal = state.admin_refusal(token)
@@ -252,6 +255,8 @@ def build_ui(state: AppState) -> gr.Blocks:
             study_button = gr.Button("生成备课材料", variant="primary", elem_id="study-button")
             study_file = gr.File(label="下载", elem_id="study-file")
             study_preview = gr.Markdown(elem_id="study-preview")
+
+        self_check_tab(state)
 
         send.click(respond, [question, chatbot, answers], [question, chatbot, answers])
         question.submit(respond, [question, chatbot, answers], [question, chatbot, answers])

@@ -22,13 +22,14 @@ from ..render import EXAMPLE_QUESTIONS
 from ..service import QuestionError
 from .customer_service import CustomerService, DeliveryError
 from .messages import Incoming
-from .text import phone_text, split_utf8, truncate_utf8
+from .text import SELF_CHECK, phone_text, self_check_text, split_utf8, truncate_utf8
 
 log = logging.getLogger(__name__)
 
 
 WELCOME = ("您好！我是干部政策问答助手，只依据收录的政策文件回答，并注明出处。可以这样问：\n"
-           + "\n".join(f"· {example}" for example in EXAMPLE_QUESTIONS))
+           + "\n".join(f"· {example}" for example in EXAMPLE_QUESTIONS)
+           + "\n发送“容错自查”加上情况描述，可对照容错相关条款逐条自查。")
 NOT_TEXT = "目前只能回答文字提问。\n" + WELCOME.split("\n", 1)[1]
 HOLDING = "正在查询相关规定，请稍候，答案将随后发送。"
 SLOW = "查询用时较长，请稍后重新发送您的问题。"
@@ -112,6 +113,8 @@ class WeChatBot:
     # ---- answering -----------------------------------------------------------------
     def _answer_parts(self, message: Incoming) -> list[str]:
         user, question = message.from_user, message.content
+        if question.strip().startswith(SELF_CHECK):
+            return self._self_check(question.strip()[len(SELF_CHECK):].strip(" ：:，,"))
         try:
             answer = self.state.ask(question, self._history(user), self.channel, user)
         except QuestionError as exc:
@@ -123,6 +126,19 @@ class WeChatBot:
             return [FAILED]
         self._remember(user, answer.question, answer.answer)
         return split_utf8(phone_text(answer), self.max_bytes)
+
+    def _self_check(self, situation: str) -> list[str]:
+        """A message starting with 容错自查: a short guide, what the situation already meets, and
+        the questions still to answer — no links (a phone chat cannot fill a form)."""
+        from ..self_check import SelfCheckError, run
+
+        try:
+            result = run(self.state.require(), situation)
+        except NotReady:
+            return [NOT_READY]
+        except SelfCheckError as exc:
+            return [str(exc).split(" / ")[0]]
+        return split_utf8(self_check_text(result), self.max_bytes)
 
     def _history(self, user: str) -> list[Turn]:
         with self._lock:
