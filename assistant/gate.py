@@ -16,8 +16,6 @@ set by hand at the edge of a test set.
 """
 from __future__ import annotations
 
-import json
-import math
 import re
 from dataclasses import asdict, dataclass
 from functools import lru_cache
@@ -25,6 +23,7 @@ from pathlib import Path
 
 from .evidence import asked_units, states_amount
 from .lexical import normalize
+from .logistic import REGIMES, LogisticModel, read, regime
 from .ranking import Candidate
 from .retrieval import Retrieval, Snapshot
 from .thesaurus import default_thesaurus
@@ -63,6 +62,8 @@ class GateFeatures:
     uncovered_topic: float  # 1 when the question names a subject no document governs (uncovered.py) and
     #                         the best clause does not speak of it in any of its words
 
+    has_questions: bool = False  # whether the best clause has associated questions: selects the model
+
     def vector(self) -> list[float]:
         return [getattr(self, name) for name in FEATURES]
 
@@ -84,41 +85,40 @@ class GateDecision:
 
 
 @dataclass(frozen=True)
-class GateModel:
-    """Logistic regression over standardised features, and the two thresholds."""
-
-    mean: tuple[float, ...]
-    scale: tuple[float, ...]
-    coef: tuple[float, ...]
-    intercept: float
+class Threshold:
     answer_at: float  # probability from which an answer is given without reservation
     decline_below: float  # probability under which the question is declined
-    provenance: dict
-
-    def probability(self, features: GateFeatures) -> float:
-        z = self.intercept + sum(c * (x - m) / s for c, x, m, s in
-                                 zip(self.coef, features.vector(), self.mean, self.scale))
-        return 1.0 / (1.0 + math.exp(-max(min(z, 40.0), -40.0)))
 
     def outcome(self, probability: float) -> str:
         if probability < self.decline_below:
             return DECLINED
         return ANSWERED if probability >= self.answer_at else TENTATIVE
 
-    def to_json(self) -> str:
-        return json.dumps({"features": list(FEATURES), **asdict(self)}, ensure_ascii=False, indent=2)
+
+@dataclass(frozen=True)
+class Gate:
+    """The model and thresholds of each regime: best clause with associated questions, or without."""
+
+    models: dict[str, LogisticModel]
+    thresholds: dict[str, Threshold]
+    provenance: dict
+
+    def decide(self, found: GateFeatures) -> tuple[str, float]:
+        which = regime(found.has_questions)
+        probability = self.models[which].probability(found.vector())
+        return self.thresholds[which].outcome(probability), probability
 
     @classmethod
-    def from_dict(cls, data: dict) -> "GateModel":
-        if list(data.get("features", [])) != list(FEATURES):
-            raise ValueError(f"gate model features {data.get('features')} differ from {FEATURES}: run policy-qa calibrate")
-        return cls(tuple(data["mean"]), tuple(data["scale"]), tuple(data["coef"]), float(data["intercept"]),
-                   float(data["answer_at"]), float(data["decline_below"]), dict(data.get("provenance", {})))
+    def load(cls, path: Path = MODEL_FILE) -> "Gate":
+        data = read(path, FEATURES)
+        return cls({r: LogisticModel.from_dict(data[r]) for r in REGIMES},
+                   {r: Threshold(data[r]["answer_at"], data[r]["decline_below"]) for r in REGIMES},
+                   data.get("provenance", {}))
 
 
 @lru_cache(maxsize=4)
-def load_model(path: Path = MODEL_FILE) -> GateModel:
-    return GateModel.from_dict(json.loads(path.read_text(encoding="utf-8")))
+def load_gate(path: Path = MODEL_FILE) -> Gate:
+    return Gate.load(path)
 
 
 def check_request(question: str) -> str:
@@ -145,6 +145,7 @@ def features(retrieval: Retrieval, snapshot: Snapshot, ranked: list[Candidate]) 
             best.hit.clause.lead_in_for(best.start, best.end) + best.hit.clause.text[best.start:best.end], units))),
         uncovered_topic=float(_names_uncovered_topic(retrieval.query, snapshot.evidence_text(best.hit.clause)
                                                      if best else "")),
+        has_questions=bool(best) and snapshot.has_questions(best.hit.clause),
     )
 
 
@@ -155,10 +156,7 @@ def _names_uncovered_topic(question: str, evidence: str) -> bool:
                for word in default_uncovered().named_in(question))
 
 
-def decide(retrieval: Retrieval, snapshot: Snapshot, ranked: list[Candidate],
-           model: GateModel | None = None) -> GateDecision:
+def decide(retrieval: Retrieval, snapshot: Snapshot, ranked: list[Candidate], gate: Gate | None = None) -> GateDecision:
     found = features(retrieval, snapshot, ranked)
-    model = model or load_model()
-    probability = model.probability(found)
-    outcome = model.outcome(probability)
+    outcome, probability = (gate or load_gate()).decide(found)
     return GateDecision(outcome, "not_covered" if outcome == DECLINED else "", probability, found)

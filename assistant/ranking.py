@@ -6,20 +6,21 @@ rankings and the question's terms say about it — its clause and associated-que
 similarities (and how far they fall behind the best), its word and bigram BM25 relative to
 the best, how much of the question its text, its associated questions and its best
 sentence hold, whether it names what a follow-up asked about, whether it states an amount
-asked for, whether it is for someone else (audience.py) — and a logistic model, fitted by `policy-qa calibrate` on calibration questions
-only (`data/ranker.json`), turns that into the probability that it answers the question.
+asked for, whether it is for someone else (audience.py) — and a logistic model (one for
+clauses with associated questions, one for clauses without), fitted by `policy-qa calibrate`
+on calibration questions only (`data/ranker.json`), turns that into the probability that it
+answers the question.
 """
 from __future__ import annotations
 
-import json
-import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
 from .audience import default_audiences
 from .clause import Clause, search_text
 from .evidence import asked_units, states_amount
+from .logistic import REGIMES, LogisticModel, read, regime
 from .query import QueryTerms
 from .retrieval import Hit, Retrieval, Snapshot
 from .sentences import sentence_spans
@@ -47,31 +48,24 @@ class Candidate:
 
 
 @dataclass(frozen=True)
-class RankerModel:
-    mean: tuple[float, ...]
-    scale: tuple[float, ...]
-    coef: tuple[float, ...]
-    intercept: float
+class Ranker:
+    """The relevance model of each regime: clauses with associated questions, and without."""
+
+    models: dict[str, LogisticModel]
     provenance: dict
 
-    def relevance(self, features: tuple[float, ...]) -> float:
-        z = self.intercept + sum(c * (x - m) / s for c, x, m, s in zip(self.coef, features, self.mean, self.scale))
-        return 1.0 / (1.0 + math.exp(-max(min(z, 40.0), -40.0)))
-
-    def to_json(self) -> str:
-        return json.dumps({"features": list(FEATURES), **asdict(self)}, ensure_ascii=False, indent=2)
+    def relevance(self, candidate: Candidate, has_questions: bool) -> float:
+        return self.models[regime(has_questions)].probability(candidate.features)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "RankerModel":
-        if list(data.get("features", [])) != list(FEATURES):
-            raise ValueError(f"ranker features {data.get('features')} differ from {FEATURES}: run policy-qa calibrate")
-        return cls(tuple(data["mean"]), tuple(data["scale"]), tuple(data["coef"]), float(data["intercept"]),
-                   dict(data.get("provenance", {})))
+    def load(cls, path: Path = MODEL_FILE) -> "Ranker":
+        data = read(path, FEATURES)
+        return cls({r: LogisticModel.from_dict(data[r]) for r in REGIMES}, data.get("provenance", {}))
 
 
 @lru_cache(maxsize=4)
-def load_ranker(path: Path = MODEL_FILE) -> RankerModel:
-    return RankerModel.from_dict(json.loads(path.read_text(encoding="utf-8")))
+def load_ranker(path: Path = MODEL_FILE) -> Ranker:
+    return Ranker.load(path)
 
 
 def best_span(clause: Clause, terms: QueryTerms, units: tuple[str, ...] = ()) -> tuple[int, int, float]:
@@ -158,9 +152,9 @@ def candidates(retrieval: Retrieval, snapshot: Snapshot) -> list[Candidate]:
     return out
 
 
-def rank(retrieval: Retrieval, snapshot: Snapshot, model: RankerModel | None = None) -> list[Candidate]:
+def rank(retrieval: Retrieval, snapshot: Snapshot, ranker: Ranker | None = None) -> list[Candidate]:
     """Candidates, most likely to answer the question first."""
-    model = model or load_ranker()
-    scored = [Candidate(c.hit, c.start, c.end, c.sentence_coverage, c.features, model.relevance(c.features))
+    ranker = ranker or load_ranker()
+    scored = [replace(c, relevance=ranker.relevance(c, snapshot.has_questions(c.hit.clause)))
               for c in candidates(retrieval, snapshot)]
     return sorted(scored, key=lambda c: (-c.relevance, c.hit.clause.id))

@@ -94,6 +94,16 @@ class Snapshot:
     def evidence_text(self, clause: Clause) -> str:
         return evidence_text(clause, self.questions_of.get(clause.id, ()))
 
+    def has_questions(self, clause: Clause) -> bool:
+        return clause.id in self.questions_of
+
+    def without_questions(self) -> "Snapshot":
+        """The same clauses as if no associated questions had been written — what an uploaded
+        document looks like. Calibration fits the ranker and the gate on both."""
+        texts = [search_text(c) for c in self.clauses]
+        return Snapshot(self.name, self.pointer, self.collection, None, self.clauses, {},
+                        BM25Index.build([tokenize(t) for t in texts]), BM25Index.build([bigrams(t) for t in texts]))
+
     @classmethod
     def load(cls, store: IndexStore, model_id: str, cache_dir: Path | None) -> "Snapshot":
         collection, questions, pointer = store.open_active(model_id)

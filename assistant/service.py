@@ -142,12 +142,12 @@ class Assistant:
     def _retriever(self, snapshot: Snapshot) -> HybridRetriever:
         return HybridRetriever(snapshot, self.embeddings, self.thesaurus, self.reranker)
 
-    def retrieve(self, question: str, turns: list[Turn],
-                 condensed: Condensed | None = None) -> tuple[Condensed, Snapshot, Retrieval]:
+    def retrieve(self, question: str, turns: list[Turn], condensed: Condensed | None = None,
+                 snapshot: Snapshot | None = None) -> tuple[Condensed, Snapshot, Retrieval]:
         """The standalone question and what retrieval finds for it (no gate, no answer). A
         superseded document takes part only when the question names it, or when history is kept."""
         condensed = condensed or condense(question, turns)
-        snapshot = self.snapshot()
+        snapshot = snapshot or self.snapshot()
         retrieval = self._retriever(snapshot).search(condensed.text, RANK_DEPTH, focus=condensed.focus)
         hidden = set() if self.settings.keep_history else \
             self.library.superseded() - self.library.named_in(condensed.text)
