@@ -81,17 +81,33 @@ def _shares_subject(words: list[str], previous: str) -> bool:
 
 def condense(question: str, history: Iterable[Turn]) -> Condensed:
     """The question as it would be asked without the conversation before it."""
-    users = [t.content for t in history if t.role == "user" and t.content.strip()]
-    if not users:
+    previous = _previous(history)
+    if previous is None or not is_follow_up(question, previous):
         return Condensed(question.strip())
-    previous = condense(users[-1], [Turn("user", u) for u in users[:-1]]).text
-    if not is_follow_up(question, previous):
-        return Condensed(question.strip())
+    return _joined(question, previous)
+
+
+def as_follow_up(question: str, history: Iterable[Turn]) -> Condensed:
+    """The question read as leaning on the previous one even when it does not say so: the
+    caller tries both readings and keeps the one the corpus answers better."""
+    previous = _previous(history)
+    return Condensed(question.strip()) if previous is None else _joined(question, previous)
+
+
+def _joined(question: str, previous: str) -> Condensed:
     core = _TRAILING.sub("", _LEADING.sub("", question.strip())).strip("，,。 ")
     if not core:
         return Condensed(previous)
     swapped = _swap_slot(previous, core)
     return Condensed(swapped if swapped is not None else f"{previous.rstrip('？?。')} {core}", core)
+
+
+def _previous(history: Iterable[Turn]) -> str | None:
+    """The previous question, itself read with the conversation before it."""
+    users = [t.content for t in history if t.role == "user" and t.content.strip()]
+    if not users:
+        return None
+    return condense(users[-1], [Turn("user", u) for u in users[:-1]]).text
 
 
 def _swap_slot(previous: str, core: str) -> str | None:

@@ -15,7 +15,7 @@ from typing import AsyncIterator, Iterable
 
 from .answer import Answer
 from .compose import compose, decline
-from .condense import Condensed, Turn, condense
+from .condense import Condensed, Turn, as_follow_up, condense
 from .config import Settings
 from .corpus import CorpusScan, scan_corpus
 from .embeddings import CachedQueries, load_embeddings
@@ -194,9 +194,7 @@ class Assistant:
         if reason:
             standalone = (condensed or condense(question, turns)).text
             return Prepared(question, standalone, None, None, decline(question, standalone, reason, self.titles()))
-        condensed, snapshot, retrieval = self.retrieve(question, turns, condensed)
-        ranked = rank(retrieval, snapshot)
-        decision = decide(retrieval, snapshot, ranked)
+        condensed, snapshot, retrieval, ranked, decision = self._read(question, turns, condensed)
         if decision.outcome == DECLINED:
             absent = [doc.notice for doc in self.library.absent_named_in(condensed.text)]
             answer = decline(question, condensed.text, decision.reason, snapshot.titles, absent)
@@ -204,6 +202,28 @@ class Assistant:
             answer = compose(question, condensed.text, retrieval, snapshot, self.library, ranked,
                              tentative=decision.outcome == TENTATIVE)
         return Prepared(question, condensed.text, retrieval, decision, answer, ranked)
+
+    def _read(self, question: str, turns: list[Turn], condensed: Condensed | None):
+        """Retrieval, ranking and the gate's decision for the question as condensed — and, when
+        the rules read a turn of a conversation as standalone, for it read as a follow-up too
+        ("我个人能主动提出申请吗？" after a question on 容错): the follow-up reading wins when it
+        leads to another clause, one that speaks to the turn's own words and that the gate finds
+        better answered."""
+        condensed, snapshot, retrieval = self.retrieve(question, turns, condensed)
+        ranked = rank(retrieval, snapshot)
+        decision = decide(retrieval, snapshot, ranked)
+        if turns and not condensed.focus and condensed.text == question.strip():
+            other = as_follow_up(question, turns)
+            if other.text != condensed.text:
+                _, _, alt_retrieval = self.retrieve(question, turns, other, snapshot)
+                alt_ranked = rank(alt_retrieval, snapshot)
+                alt_decision = decide(alt_retrieval, snapshot, alt_ranked)
+                best = alt_ranked[0].hit.clause if alt_ranked else None
+                if best is not None and alt_retrieval.terms.mentions_focus(snapshot.evidence_text(best)) \
+                        and alt_decision.probability > decision.probability \
+                        and (not ranked or ranked[0].hit.clause.id != best.id):
+                    return other, snapshot, alt_retrieval, alt_ranked, alt_decision
+        return condensed, snapshot, retrieval, ranked, decision
 
     @staticmethod
     def _timed(answer: Answer, started: float) -> Answer:
