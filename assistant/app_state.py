@@ -18,6 +18,7 @@ from .answer import Answer
 from .bounded import BoundedCache
 from .config import Settings
 from .embeddings import EmbeddingError
+from .logistic import ModelFileError
 from .feedback import FeedbackStore
 from .knowledge_base import KnowledgeBase
 from .service import Assistant
@@ -52,6 +53,7 @@ class AppState:
         self._last_logged = -1
         # A class asking the same thing, or a retry, is answered from here.
         self.answers: BoundedCache[Answer] = BoundedCache(settings.answer_cache_size, settings.answer_cache_ttl)
+        self.cache_hits = 0  # answers given from the cache, shown by /healthz
 
     # ---- start-up ------------------------------------------------------------------
     def start(self) -> threading.Thread:
@@ -80,7 +82,7 @@ class AppState:
                     log.info("%s", report.summary())
                     self.status = "ready"
                 return
-            except (IndexModelMismatch, EmbeddingError) as exc:  # needs an operator, not a retry
+            except (IndexModelMismatch, EmbeddingError, ModelFileError) as exc:  # needs an operator, not a retry
                 self.status, self.error = "error", str(exc)
                 log.error("cannot serve: %s", exc)
                 return
@@ -104,6 +106,7 @@ class AppState:
         if self.ready.is_set() and self.assistant is not None:
             snap = self.assistant.snapshot()
             info.update(index=snap.name, clauses=len(snap.clauses), model=self.assistant.embeddings.model_id,
+                        answer_cache_hits=self.cache_hits,
                         chroma=self.settings.chroma_location)
         return info
 
@@ -160,6 +163,7 @@ class AppState:
         answer = self.answers.get(key)
         if answer is None:
             return None
+        self.cache_hits += 1
         return replace(answer, latency_ms=round((time.perf_counter() - started) * 1000, 1))
 
     async def aask(self, question: str, history: Iterable = (), channel: str = "api", user_id: str = "") -> Answer:

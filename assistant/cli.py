@@ -123,12 +123,11 @@ def cmd_eval(args, settings) -> int:
 
 def cmd_calibrate(args, settings) -> int:
     from .calibration import main as calibrate
-    from .gate import MODEL_FILE
 
     settings = replace(settings, llm_base_url="", llm_model="")
     assistant = _assistant(settings)
     assistant.ensure_index(progress=_progress_bar())
-    folder = Path(args.output) if args.output else MODEL_FILE.parent
+    folder = Path(args.output) if args.output else settings.models_dir
     print(calibrate(assistant, args.sets, folder))
     print(f"已写入 {folder}/ranker.json、gate.json / written", file=sys.stderr)
     return 0
@@ -254,7 +253,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("calibrate", help="拟合覆盖判断（只用校准题）/ fit the coverage gate on calibration questions")
     p.add_argument("sets", nargs="+", metavar="FILE[:SPLIT]",
                    help="question files, e.g. eval/cadre.jsonl:calibration ../shared/eval/colloquial.jsonl")
-    p.add_argument("-o", "--output", help="folder for ranker.json and gate.json (default: the package's data/)")
+    p.add_argument("-o", "--output", help="folder for ranker.json and gate.json (default: POLICYQA_MODELS_DIR, "
+                                          "else the package's data/)")
     p.set_defaults(func=cmd_calibrate)
 
     p = sub.add_parser("study", help="学习备课材料 / a study pack for trainers")
@@ -290,6 +290,7 @@ def main(argv: list[str] | None = None) -> int:
     from .config import Settings, SettingsError
     from .embeddings import EmbeddingError
     from .evaluation import EvalFileError
+    from .logistic import ModelFileError
     from .service import QuestionError
     from .store import IndexUnavailable
 
@@ -299,7 +300,7 @@ def main(argv: list[str] | None = None) -> int:
     except (QuestionError, EvalFileError, SettingsError) as exc:
         print(f"错误 / error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except (IndexUnavailable, EmbeddingError) as exc:
+    except (IndexUnavailable, EmbeddingError, ModelFileError) as exc:
         print(f"错误 / error: {exc}", file=sys.stderr)
         return EXIT_UNAVAILABLE
 

@@ -92,6 +92,7 @@ class Settings:
     answer_cache_size: int = 2048  # identical questions within answer_cache_ttl seconds are answered once
     answer_cache_ttl: float = 300.0
     keep_history: bool = False  # search superseded documents even when a question does not name them
+    models_dir: Path = Path(__file__).parent / "data"  # ranker.json and gate.json (policy-qa calibrate)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides) -> "Settings":
@@ -129,6 +130,8 @@ class Settings:
             answer_cache_size=_number(env, "POLICYQA_ANSWER_CACHE_SIZE", 2048),
             answer_cache_ttl=_number(env, "POLICYQA_ANSWER_CACHE_TTL", 300.0),
             keep_history=_flag(env, "POLICYQA_KEEP_HISTORY"),
+            models_dir=Path(env["POLICYQA_MODELS_DIR"]).resolve() if env.get("POLICYQA_MODELS_DIR")
+            else Path(__file__).parent / "data",
         )
         settings = replace(settings, **overrides)
         if settings.llm_base_url and not settings.llm_model:

@@ -103,9 +103,14 @@ class Gate:
     thresholds: dict[str, Threshold]
     provenance: dict
 
-    def decide(self, found: GateFeatures) -> tuple[str, float]:
+    def decide(self, found: GateFeatures, model_id: str) -> tuple[str, float]:
+        """The outcome and its probability. Fitted on another embedding model's similarities,
+        the probability means little: nothing is declined, everything found is tentative,
+        until `policy-qa calibrate` is run for the model in use."""
         which = regime(found.has_questions)
         probability = self.models[which].probability(found.vector())
+        if model_id != self.provenance.get("embedding_model"):
+            return TENTATIVE, probability
         return self.thresholds[which].outcome(probability), probability
 
     @classmethod
@@ -158,5 +163,5 @@ def _names_uncovered_topic(question: str, evidence: str) -> bool:
 
 def decide(retrieval: Retrieval, snapshot: Snapshot, ranked: list[Candidate], gate: Gate | None = None) -> GateDecision:
     found = features(retrieval, snapshot, ranked)
-    outcome, probability = (gate or load_gate()).decide(found)
+    outcome, probability = (gate or load_gate()).decide(found, snapshot.pointer.get("model", ""))
     return GateDecision(outcome, "not_covered" if outcome == DECLINED else "", probability, found)

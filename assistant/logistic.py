@@ -64,12 +64,20 @@ def _rounded(values) -> tuple[float, ...]:
     return tuple(round(float(v), 6) for v in values)
 
 
+class ModelFileError(RuntimeError):
+    """A ranker or gate file that is missing, unreadable or fitted on other features."""
+
+
 def read(path: Path, features: tuple[str, ...]) -> dict:
     """A model file, checked to be for these features (a stale file says to recalibrate)."""
-    data = json.loads(path.read_text(encoding="utf-8"))
-    if list(data.get("features", [])) != list(features):
-        raise ValueError(f"{path.name} was fitted on features {data.get('features')}, the code computes "
-                         f"{list(features)}: run `policy-qa calibrate`")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ModelFileError(f"无法读取模型文件 {path}（{exc}）：请检查 POLICYQA_MODELS_DIR，或运行 `policy-qa calibrate` / "
+                             f"cannot read {path}") from exc
+    if list(data.get("features", [])) != list(features) or not all(r in data for r in REGIMES):
+        raise ModelFileError(f"模型文件 {path} 与当前代码的特征不一致，请运行 `policy-qa calibrate` 重新拟合 / "
+                             f"{path.name} was fitted on other features: run `policy-qa calibrate`")
     return data
 
 

@@ -276,8 +276,10 @@ def evaluate(data: SelfCheckData, clauses: dict, library, situation: str = "", a
         return ConditionResult(cid, condition.text, condition.question, found, reason, condition.red_line,
                                cite(condition.clause, condition.text))
 
+    held = [p for p in data.provisions if p.clause in clauses and all(
+        data.conditions[c].clause in clauses for c in (*p.condition_ids, *p.excluded_by))]
     results = []
-    for provision in data.provisions:
+    for provision in held:  # a corpus without a provision's clauses cannot show it
         conditions = [state(cid) for cid in provision.condition_ids]
         by_id = {c.id: c for c in conditions}
         red = [state(cid) for cid in provision.excluded_by]
@@ -297,7 +299,8 @@ def evaluate(data: SelfCheckData, clauses: dict, library, situation: str = "", a
     results.sort(key=lambda r: STATUS_ORDER[r.status])
     touched = {r.id: r for p in results for r in p.red_lines if r.state == MET}
     procedure = [cite(p.clause, p.text) for p in sorted(data.procedures, key=lambda p: ABOUT_ORDER.index(p.about)
-                                                         if p.about in ABOUT_ORDER else len(ABOUT_ORDER))]
+                                                         if p.about in ABOUT_ORDER else len(ABOUT_ORDER))
+                 if p.clause in clauses]
     cited = [c.citation for p in results for c in p.conditions] + procedure
     reports = [c for c in cited if clauses[c.clause_id].kind == "news report"]
     notes = list(dict.fromkeys(library.note_of(clauses[c.clause_id]) for c in reports))

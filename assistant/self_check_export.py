@@ -29,6 +29,8 @@ def _lines(result: SelfCheckResult) -> list[tuple[str, str]]:
         for line in result.red_lines:
             out.append(("item", f"{line.citation.short_label}：“{line.text}”——{line.reason}"))
     out.append(("h2", "逐条对照"))
+    if not result.provisions:
+        out.append(("p", "知识库中没有关于容错、从轻减轻或者免予处理的条款。"))
     for p in result.provisions:
         who = "、".join(p.applies_to)
         out.append(("h3", f"{p.citation.label}（{STATUS_NAMES[p.status]}）"))

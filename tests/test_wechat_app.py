@@ -153,13 +153,13 @@ def test_official_account_url_verification(bot_server):
 
 
 def test_plaintext_question_gets_the_clause(bot_server):
-    content = plain_content(plain_post(bot_server, text_xml("应休未休的年休假怎么补偿？", "o-plain")))
+    content = plain_content(plain_post(bot_server, text_xml("单位安排不了年休假，没休的天数怎么给钱？", "o-plain")))
     assert "300%" in content and "依据：[1]《职工带薪年休假条例》第五条" in content
 
 
 def test_safe_mode_question_is_answered_encrypted(bot_server):
     crypto = MessageCrypto(OA["token"], OA["encoding_aes_key"], OA["appid"])
-    sealed = crypto.encrypt(text_xml("应休未休的年休假怎么补偿？", "o-safe"))
+    sealed = crypto.encrypt(text_xml("单位安排不了年休假，没休的天数怎么给钱？", "o-safe"))
     ts, nonce = str(int(time.time())), "5566"
     reply = httpx.post(f"{bot_server.url}/wechat", params={
         "signature": signature(OA["token"], ts, nonce), "timestamp": ts, "nonce": nonce, "encrypt_type": "aes",
@@ -181,7 +181,7 @@ def test_wecom_url_verification_with_the_official_sample(bot_server):
 
 def test_wecom_question_is_answered_encrypted(bot_server):
     crypto = MessageCrypto(WECOM["token"], WECOM["encoding_aes_key"], WECOM["corpid"])
-    sealed = crypto.encrypt(text_xml("职工累计工作满10年年休假几天？", "ChenJiaShun", to=WECOM["corpid"]))
+    sealed = crypto.encrypt(text_xml("干满十二年的职工一年有几天年休假？", "ChenJiaShun", to=WECOM["corpid"]))
     ts, nonce = str(int(time.time())), "1597212914"
     reply = httpx.post(f"{bot_server.url}/wecom", params={
         "msg_signature": signature(WECOM["token"], ts, nonce, sealed), "timestamp": ts, "nonce": nonce},
@@ -219,7 +219,7 @@ def test_a_slow_answer_is_held_then_delivered_by_the_customer_service_api(slow_s
 def test_wecom_slow_answer_goes_through_message_send_after_a_token_refresh(slow_server, cs_api):
     cs_api.revoked.update(f"tok-{n}" for n in range(1, cs_api.tokens_issued + 1))  # force a refresh
     crypto = MessageCrypto(WECOM["token"], WECOM["encoding_aes_key"], WECOM["corpid"])
-    sealed = crypto.encrypt(text_xml("应休未休的年休假怎么补偿？", "wecom-slow", to=WECOM["corpid"]))
+    sealed = crypto.encrypt(text_xml("单位安排不了年休假，没休的天数怎么给钱？", "wecom-slow", to=WECOM["corpid"]))
     ts, nonce = str(int(time.time())), "42"
     reply = httpx.post(f"{slow_server.url}/wecom", params={
         "msg_signature": signature(WECOM["token"], ts, nonce, sealed), "timestamp": ts, "nonce": nonce},
@@ -257,7 +257,7 @@ def test_a_10kb_message_gets_a_polite_reply(bot_server):
 
 
 def test_emoji_message(bot_server):
-    content = plain_content(plain_post(bot_server, text_xml("😀应休未休的年休假怎么补偿？🙏🏽", "o-emoji")))
+    content = plain_content(plain_post(bot_server, text_xml("😀单位安排不了年休假，没休的天数怎么给钱？🙏🏽", "o-emoji")))
     assert "300%" in content
 
 
@@ -273,9 +273,15 @@ def test_non_text_messages_and_subscribe(bot_server):
 
 
 def test_follow_up_in_wechat(bot_server):
-    plain_content(plain_post(bot_server, text_xml("职工年休假怎么规定？", "o-turns")))
-    content = plain_content(plain_post(bot_server, text_xml("工作满20年呢？", "o-turns")))
+    plain_content(plain_post(bot_server, text_xml("职工一年能休几天年休假？", "o-turns")))
+    content = plain_content(plain_post(bot_server, text_xml("那干满二十年的呢？", "o-turns")))
     assert "已满20年的，年休假15天" in content
+
+
+def test_a_self_check_message_is_routed_to_the_self_check(bot_server):
+    content = plain_content(plain_post(bot_server, text_xml("容错自查 改革试点中出了失误", "o-check")))
+    # The small corpus holds none of the provisions on 容错: the bot says so instead of answering.
+    assert content.startswith("容错自查") and "没有关于容错" in content
 
 
 def test_rate_limit_per_user(bot_server):

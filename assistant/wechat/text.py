@@ -24,6 +24,8 @@ SELF_CHECK_PROVISIONS = 4
 def self_check_text(result) -> str:
     """The self-check on a phone: what the situation meets, red lines first, then the questions
     still open for the provisions that may apply — each with its short citation, no links."""
+    if not result.provisions:
+        return f"{SELF_CHECK}：知识库中没有关于容错、从轻减轻或者免予处理的条款，无法自查。"
     lines = [f"{SELF_CHECK}（对照公开条文的自查，不是组织认定）"]
     for line in result.red_lines:
         lines.append(f"⚠ 触及红线：{line.citation.short_label}“{line.text}”")
