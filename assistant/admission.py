@@ -6,8 +6,9 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from .errors import error_response
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,5 @@ class AdmissionControl:
         self.refused += 1
         if self.refused % 100 == 1:
             log.warning("overloaded (%s): %d requests refused so far", why, self.refused)
-        response = JSONResponse({"error": {"code": "overloaded", "message": OVERLOADED}}, status_code=503,
-                                headers={"Retry-After": "1"})
+        response = error_response(scope["path"], 503, "overloaded", OVERLOADED, headers={"Retry-After": "1"})
         await response(scope, receive, send)

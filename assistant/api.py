@@ -1,96 +1,59 @@
-"""REST API under /api, and /healthz. Errors are JSON: {"error": {"code", "message"}}, the
-message in Chinese and English, with the status that fits (422 bad question, 401/403
-admin token, 400/413/415 bad upload, 404 unknown document, 503 not ready)."""
+"""REST API under /api, and /healthz. Errors (assistant/errors.py) are JSON:
+{"error": {"code", "message"}}, the message in Chinese and English, with the status that fits
+(422 bad question, 401/403 admin token, 400/413/415 bad upload, 404 unknown document, 503 not ready)."""
 from __future__ import annotations
 
 import logging
 from typing import Literal
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, FastAPI, File, Header, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Header, UploadFile
 from fastapi.concurrency import run_in_threadpool
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, Field, StrictBool
+from pydantic import Field, StrictBool
 
 from . import associated
-from .app_state import AppState, NotReady
-from .knowledge_base import UploadError
-from .service import QuestionError
+from .app_state import AppState
+from .errors import ApiError
+from .wellformed import RequestModel
 
 log = logging.getLogger(__name__)
 
 
-class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str):
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
-
-
-def error_body(code: str, message: str) -> dict:
-    return {"error": {"code": code, "message": message}}
-
-
-def install_error_handlers(app: FastAPI) -> None:
-    def reply(status: int, code: str, message: str) -> JSONResponse:
-        return JSONResponse(error_body(code, message), status_code=status)
-
-    @app.exception_handler(ApiError)
-    async def _api_error(_: Request, exc: ApiError):
-        return reply(exc.status, exc.code, exc.message)
-
-    @app.exception_handler(QuestionError)
-    async def _question(_: Request, exc: QuestionError):
-        return reply(422, "invalid_question", str(exc))
-
-    @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, exc: RequestValidationError):
-        fields = "; ".join(f"{'.'.join(str(p) for p in e['loc'][1:])}: {e['msg']}" for e in exc.errors())
-        return reply(422, "invalid_request", f"请求格式错误 / invalid request: {fields}")
-
-    @app.exception_handler(NotReady)
-    async def _not_ready(_: Request, exc: NotReady):
-        return reply(503, "not_ready", str(exc))
-
-    @app.exception_handler(UploadError)
-    async def _upload(_: Request, exc: UploadError):
-        return reply(exc.status, "invalid_upload", str(exc))
-
-
-class Message(BaseModel):
+class Message(RequestModel):
     role: Literal["user", "assistant"]
     content: str = Field(max_length=20000)
 
 
-class AskRequest(BaseModel):
+class AskRequest(RequestModel):
     question: str
     history: list[Message] = Field(default_factory=list, max_length=50)
 
 
-class SearchRequest(BaseModel):
+class SearchRequest(RequestModel):
     query: str
     k: int = Field(default=10, ge=1, le=50)
 
 
-class StudyRequest(BaseModel):
+class StudyRequest(RequestModel):
     topic: str = Field(max_length=50)
     docs: list[str] = Field(default_factory=list, max_length=50)
     questions: int = Field(default=10, ge=1, le=50)
     format: Literal["json", "md", "docx"] = "json"
 
 
-class QuestionsRequest(BaseModel):
+class QuestionsRequest(RequestModel):
     questions: list[str] = Field(max_length=associated.MAX_QUESTIONS)
     draft: list[str] | None = Field(default=None, max_length=associated.MAX_QUESTIONS)
 
 
-class SelfCheckRequest(BaseModel):
+class SelfCheckRequest(RequestModel):
     situation: str = Field(default="", max_length=2000)
     answers: dict[str, StrictBool | None] = Field(default_factory=dict, max_length=200)  # "yes" or 1 is refused
     format: Literal["json", "md", "docx"] = "json"
 
 
-class FeedbackRequest(BaseModel):
+class FeedbackRequest(RequestModel):
     question: str = Field(max_length=5000)
     answer: str = Field(max_length=50000)
     citations: list = Field(default_factory=list, max_length=20)

@@ -81,6 +81,7 @@ class Settings:
     wechat_deadline: float = 4.0  # seconds before a holding reply; WeChat gives up at 5
     wechat_rate_limit: int = 10  # questions per user per minute
     wechat_max_bytes: int = 2048  # of one text message, UTF-8
+    wechat_replay_window: int = 300  # seconds a signed message's timestamp may be off; 0: no check
     llm_base_url: str = ""  # an OpenAI-compatible endpoint; unset: extractive answers only
     llm_model: str = ""
     llm_api_key: str = ""
@@ -119,6 +120,7 @@ class Settings:
             wechat_deadline=_number(env, "POLICYQA_WECHAT_DEADLINE", 4.0),
             wechat_rate_limit=_number(env, "POLICYQA_WECHAT_RATE_LIMIT", 10),
             wechat_max_bytes=_number(env, "POLICYQA_WECHAT_MAX_BYTES", 2048),
+            wechat_replay_window=_number(env, "POLICYQA_WECHAT_REPLAY_WINDOW", 300),
             llm_base_url=env.get("POLICYQA_LLM_BASE_URL", "").strip(),
             llm_model=env.get("POLICYQA_LLM_MODEL", "").strip(),
             llm_api_key=env.get("POLICYQA_LLM_API_KEY", "").strip(),

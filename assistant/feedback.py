@@ -1,5 +1,6 @@
 """Questions asked and feedback given, in SQLite under data/ — no personal data beyond a
-salted hash of the channel's user id."""
+salted hash of the channel's user id. Text that UTF-8 cannot carry (a lone surrogate) is
+stored repaired rather than refused: a record is never lost for one bad character."""
 from __future__ import annotations
 
 import csv
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Iterator
 
 from .answer import Answer
+from .wellformed import repaired
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS questions (
@@ -79,14 +81,14 @@ class FeedbackStore:
     def user_hash(self, user_id: str) -> str:
         if not user_id:
             return ""
-        return hashlib.sha256(f"{self._salt}:{user_id}".encode()).hexdigest()[:16]
+        return hashlib.sha256(f"{self._salt}:{user_id}".encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
     def log_question(self, answer: Answer, channel: str, user_id: str = "") -> None:
         with self._lock, self._connect() as db:
             db.execute(
                 "INSERT INTO questions (asked_at, channel, user_hash, question, refused, labels, mode, latency_ms)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (_now(), channel, self.user_hash(user_id), answer.question, int(answer.refused),
+                (_now(), channel, self.user_hash(user_id), repaired(answer.question), int(answer.refused),
                  json.dumps([c.label for c in answer.citations], ensure_ascii=False), answer.mode, answer.latency_ms),
             )
 
@@ -98,14 +100,14 @@ class FeedbackStore:
             cursor = db.execute(
                 "INSERT INTO feedback (given_at, channel, user_hash, question, answer, citations, rating, comment)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (_now(), channel, self.user_hash(user_id), question, answer,
-                 json.dumps(citations, ensure_ascii=False), rating, comment),
+                (_now(), channel, self.user_hash(user_id), repaired(question), repaired(answer),
+                 repaired(json.dumps(citations, ensure_ascii=False)), rating, repaired(comment)),
             )
             return int(cursor.lastrowid)
 
     def set_comment(self, feedback_id: int, comment: str) -> None:
         with self._lock, self._connect() as db:
-            db.execute("UPDATE feedback SET comment = ? WHERE id = ?", (comment, feedback_id))
+            db.execute("UPDATE feedback SET comment = ? WHERE id = ?", (repaired(comment), feedback_id))
 
     def rows(self, table: str) -> tuple[list[str], list[tuple]]:
         """Column names and rows of `feedback` or `questions`, oldest first."""

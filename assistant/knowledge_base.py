@@ -89,8 +89,8 @@ class KnowledgeBase:
                 trial.write_bytes(data)
                 try:
                     info, _ = read_document(trial, catalog)
-                except LoadError as exc:
-                    raise UploadError(str(exc), 400) from exc
+                except LoadError as exc:  # a library may name the file by its path: show the name only
+                    raise UploadError(str(exc).replace(str(trial), name).replace(scratch, ""), 400) from exc
             target = self.settings.corpus_dir / name
             partial = self.settings.corpus_dir / f".{name}.uploading"
             partial.write_bytes(data)

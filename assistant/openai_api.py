@@ -4,7 +4,9 @@ the assistant unchanged: messages in, the answer with its sources as text out.
 The last user message is the question and earlier user/assistant messages the
 conversation; system messages are ignored — a client cannot change the assistant's rules.
 `stream: true` is answered with server-sent events: with an LLM, each sentence as soon as
-it has passed the citation check; the citations (a `citations` field) come with the last chunk.
+it has passed the citation check; the citations (a `citations` field) come with the last chunk,
+and with `stream_options: {"include_usage": true}` a usage chunk (no choices) follows, as OpenAI
+sends it. Errors are in OpenAI's shape (assistant/errors.py).
 """
 from __future__ import annotations
 
@@ -15,27 +17,34 @@ from typing import AsyncIterator
 
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from .answer import Answer
-from .api import ApiError
 from .app_state import AppState
+from .errors import ApiError
 from .render import answer_plain
+from .wellformed import RequestModel
 
 MODEL_NAME = "policy-qa"
 
 
-class ChatMessage(BaseModel):
+class ChatMessage(RequestModel):
     model_config = ConfigDict(extra="allow")
     role: str
     content: str | list | None = None
 
 
-class ChatRequest(BaseModel):
+class StreamOptions(RequestModel):
+    model_config = ConfigDict(extra="allow")
+    include_usage: bool = False
+
+
+class ChatRequest(RequestModel):
     model_config = ConfigDict(extra="allow")  # temperature, max_tokens …: accepted, not needed
     model: str = MODEL_NAME
     messages: list[ChatMessage] = Field(min_length=1, max_length=100)
     stream: bool = False
+    stream_options: StreamOptions | None = None
     user: str = ""
 
 
@@ -50,8 +59,17 @@ def text_of(message: ChatMessage) -> str:
 def split_conversation(messages: list[ChatMessage]) -> tuple[str, list[dict]]:
     turns = [{"role": m.role, "content": text_of(m)} for m in messages if m.role in ("user", "assistant")]
     if not turns or turns[-1]["role"] != "user":
-        raise ApiError(422, "invalid_request", "最后一条消息应来自用户 / the last message must be from the user")
+        raise ApiError(422, "invalid_request", "最后一条消息应来自用户 / the last message must be from the user",
+                       "messages")
     return turns[-1]["content"], turns[:-1]
+
+
+def usage(messages: list[ChatMessage], completion_text: str) -> dict:
+    """Tokens counted simply as characters — of the text of every message sent (system ones
+    too, as a client would count its prompt) and of the answer — since no model tokenizes here."""
+    prompt = sum(len(text_of(m)) for m in messages)
+    return {"prompt_tokens": prompt, "completion_tokens": len(completion_text),
+            "total_tokens": prompt + len(completion_text)}
 
 
 def citations_json(answer: Answer) -> list[dict]:
@@ -59,16 +77,15 @@ def citations_json(answer: Answer) -> list[dict]:
             for c in answer.citations]
 
 
-def completion(answer: Answer, model: str) -> dict:
+def completion(answer: Answer, body: ChatRequest) -> dict:
     text = answer_plain(answer)
     return {
         "id": f"chatcmpl-{uuid.uuid4().hex[:24]}",
         "object": "chat.completion",
         "created": int(time.time()),
-        "model": model,
+        "model": body.model,
         "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
-        "usage": {"prompt_tokens": len(answer.question), "completion_tokens": len(text),
-                  "total_tokens": len(answer.question) + len(text)},
+        "usage": usage(body.messages, text),
         "citations": citations_json(answer),
         "refused": answer.refused,
         "mode": answer.mode,
@@ -82,22 +99,30 @@ def sse(payload: dict | str) -> str:
     return f"data: {data}\n\n"
 
 
-async def stream_chunks(events: AsyncIterator[tuple[str, object]], model: str) -> AsyncIterator[str]:
+async def stream_chunks(events: AsyncIterator[tuple[str, object]], body: ChatRequest) -> AsyncIterator[str]:
     """Server-sent chat.completion.chunk events: the answer as it is checked, sentence by
-    sentence (LLM mode) or line by line, then the sources and a last chunk with the citations."""
+    sentence (LLM mode) or line by line, then the sources and a last chunk with the citations;
+    then, if asked for, the usage in a chunk of its own (as OpenAI: no choices, and
+    `"usage": null` on every chunk before it)."""
     chunk_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
     created = int(time.time())
+    with_usage = body.stream_options is not None and body.stream_options.include_usage
 
-    def chunk(delta: dict, finish_reason=None, **extra) -> str:
-        return sse({"id": chunk_id, "object": "chat.completion.chunk", "created": created, "model": model,
-                    "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}], **extra})
+    def chunk(choices: list, **extra) -> str:
+        if with_usage:
+            extra.setdefault("usage", None)
+        return sse({"id": chunk_id, "object": "chat.completion.chunk", "created": created, "model": body.model,
+                    "choices": choices, **extra})
 
-    yield chunk({"role": "assistant", "content": ""})
+    def delta(content: dict, finish_reason=None, **extra) -> str:
+        return chunk([{"index": 0, "delta": content, "finish_reason": finish_reason}], **extra)
+
+    yield delta({"role": "assistant", "content": ""})
     sent = ""
     async for kind, value in events:
         if kind == "sentence":
             sent += value
-            yield chunk({"content": value})
+            yield delta({"content": value})
         elif kind == "final":
             text = answer_plain(value)
             if not sent:
@@ -107,9 +132,12 @@ async def stream_chunks(events: AsyncIterator[tuple[str, object]], model: str) -
             else:  # sentences already sent, then the model's answer was not used
                 rest = "\n\n" + text
             for line in rest.splitlines(keepends=True):
-                yield chunk({"content": line})
-            yield chunk({}, "stop", citations=citations_json(value), refused=value.refused, mode=value.mode,
+                yield delta({"content": line})
+            sent += rest
+            yield delta({}, "stop", citations=citations_json(value), refused=value.refused, mode=value.mode,
                         checks=value.checks, fallback_reason=value.fallback_reason)
+    if with_usage:
+        yield chunk([], usage=usage(body.messages, sent))
     yield sse("[DONE]")
 
 
@@ -124,10 +152,10 @@ def build_router(state: AppState) -> APIRouter:
     async def chat(body: ChatRequest):
         question, history = split_conversation(body.messages)
         if not body.stream:
-            return completion(await state.aask(question, history, "openai", body.user), body.model)
+            return completion(await state.aask(question, history, "openai", body.user), body)
         events = state.astream(question, history, "openai", body.user)
         first = await anext(events)  # raises now (422/503) rather than inside the stream
-        return StreamingResponse(stream_chunks(_prepend(first, events), body.model), media_type="text/event-stream")
+        return StreamingResponse(stream_chunks(_prepend(first, events), body), media_type="text/event-stream")
 
     return router
 

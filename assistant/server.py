@@ -12,7 +12,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 from fastapi import FastAPI  # noqa: E402
 
-from . import __version__, api, openai_api  # noqa: E402
+from . import __version__, api, errors, openai_api  # noqa: E402
 from .wechat import routes as wechat_routes  # noqa: E402
 from .admission import AdmissionControl  # noqa: E402
 from .app_state import AppState  # noqa: E402
@@ -35,12 +35,13 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
         yield
 
     app = FastAPI(title="干部政策问答助手 API", version=__version__, lifespan=lifespan,
-                  description="Clause-cited answers from the policy corpus. Errors: {\"error\": {\"code\", \"message\"}}.")
+                  description="Clause-cited answers from the policy corpus. Errors: {\"error\": {\"code\", \"message\"}} "
+                              "(under /v1 in OpenAI's shape).")
     app.state.policyqa = state
-    api.install_error_handlers(app)
     app.include_router(api.build_router(state))
     app.include_router(openai_api.build_router(state))
     app.include_router(wechat_routes.build_router(state))
+    errors.install(app)
     app.add_middleware(AdmissionControl, max_concurrent=settings.max_concurrent, max_queue=settings.max_queue,
                        queue_timeout=settings.queue_timeout)
     # Mounted last: the routes above take precedence over the UI at "/".

@@ -26,6 +26,7 @@ from .ranking import MODEL_FILE as RANKER_FILE, RANK_DEPTH, Candidate, load_rank
 from .retrieval import HybridRetriever, Retrieval, Snapshot
 from .thesaurus import default_thesaurus
 from .store import BuildReport, IndexStore, Progress
+from .wellformed import INVALID_TEXT_MESSAGE, malformed
 
 log = logging.getLogger(__name__)
 
@@ -242,6 +243,8 @@ class Assistant:
     def _validated(self, question: str) -> str:
         if not isinstance(question, str):
             raise QuestionError("问题必须是文字 / the question must be a string")
+        if malformed(question):
+            raise QuestionError(INVALID_TEXT_MESSAGE)
         question = _CONTROL.sub("", question).strip()
         if not question:
             raise QuestionError("问题不能为空 / the question is empty")
@@ -262,5 +265,7 @@ class Assistant:
                     or not isinstance(item.get("content"), str):
                 raise QuestionError('对话历史格式错误：每一项应为 {"role": "user"|"assistant", "content": "…"} / '
                                     "malformed history item")
+            if malformed(item["content"]):
+                raise QuestionError(INVALID_TEXT_MESSAGE)
             turns.append(Turn(item["role"], _CONTROL.sub("", item["content"])))
         return turns

@@ -64,11 +64,15 @@ def build_ui(state: AppState) -> gr.Blocks:
                 elif kind == "final":
                     pending[-1] = {"role": "assistant", "content": answer_html(value)}
                     yield "", pending, answers + [value.to_dict()]
-        except (QuestionError, NotReady) as exc:
-            gr.Warning(str(exc))
-            yield message, before, answers
+        except (QuestionError, NotReady) as exc:  # an error, so that API callers see it too
+            raise gr.Error(str(exc).split(" / ")[0]) from None
 
-    def rate(answers: list, data: gr.LikeData):
+    def rate(answers: list, event: gr.EventData):
+        # gr.EventData, not gr.LikeData: a call through the API carries no like, and gradio
+        # would fail building a LikeData from nothing before this function is called.
+        if not event._data:
+            return None, gr.update(visible=False), "请在对话中对一条回答点赞或点踩。"
+        data = gr.LikeData(event.target, event._data)
         index = data.index[0] if isinstance(data.index, (list, tuple)) else data.index
         position = index // 2  # user and assistant messages alternate
         if not answers or position >= len(answers) or data.liked not in (True, False):
@@ -221,7 +225,9 @@ def build_ui(state: AppState) -> gr.Blocks:
                                           file_types=list(SUPPORTED_SUFFIXES), type="filepath", elem_id="upload")
                     upload_button = gr.Button("上传并更新索引", variant="primary", elem_id="upload-button")
                 with gr.Row():
-                    delete_choice = gr.Dropdown(label="选择要删除的文档", choices=[], elem_id="delete-choice")
+                    # Custom values pass gradio's own check, so an unknown id gets our message.
+                    delete_choice = gr.Dropdown(label="选择要删除的文档", choices=[], elem_id="delete-choice",
+                                                allow_custom_value=True)
                     delete_button = gr.Button("删除文档", variant="stop", elem_id="delete-button")
             kb_result = gr.Markdown(elem_id="kb-result")
             gr.Markdown("### 命中测试\n输入查询，查看排序后的条文及其稠密、BM25 和融合得分。")

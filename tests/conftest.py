@@ -156,6 +156,19 @@ def readonly_server(tmp_path_factory):
         server.stop()
 
 
+def serve_small_corpus(tmp_path_factory, name: str, env: dict[str, str]):
+    """For a module's own server fixture: the app over a copy of the small corpus, ready; stopped after."""
+    tmp = tmp_path_factory.mktemp(name)
+    corpus = tmp / "corpus"
+    shutil.copytree(DATA / "small_corpus", corpus)
+    server = AppServer(tmp, corpus, env)
+    try:
+        server.wait_ready()
+        yield server
+    finally:
+        server.stop()
+
+
 def make_docx(path: Path, title: str, lines: list[str]) -> Path:
     import docx
 

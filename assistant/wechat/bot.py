@@ -38,7 +38,7 @@ NOT_READY = "助手正在启动，请稍后再问。"
 FAILED = "抱歉，暂时无法回答，请稍后再试。"
 TRUNCATED = "\n（内容较长，完整回答请到网页版查看）"
 
-SEEN_TTL = 300  # seconds a MsgId is remembered (WeChat retries within ~15 s)
+SEEN_TTL = 300  # seconds a MsgId is remembered at least (WeChat retries within ~15 s)
 MEMORY_TTL = 1800  # a conversation is forgotten after 30 idle minutes
 MEMORY_TURNS = 3  # question/answer pairs kept per user
 MAX_USERS = 10000  # bound on users tracked by memory and the rate limiter
@@ -52,11 +52,14 @@ class _Entry:
 
 class WeChatBot:
     def __init__(self, state: AppState, channel: str, sender: CustomerService | None, *,
-                 deadline: float, rate_limit: int, max_bytes: int, workers: int = 4):
+                 deadline: float, rate_limit: int, max_bytes: int, replay_window: int, workers: int = 4):
         self.state, self.channel, self.sender = state, channel, sender
         self.deadline, self.rate_limit, self.max_bytes = deadline, rate_limit, max_bytes
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"{channel}-answer")
-        self._seen: BoundedCache[_Entry] = BoundedCache(MAX_USERS * 4, ttl=SEEN_TTL)
+        # A signed message is accepted while its timestamp is within ±replay_window of now, so up
+        # to 2 × replay_window after it first came: remembered that long, a replay gets the first
+        # reply and is not answered (or logged) again.
+        self._seen: BoundedCache[_Entry] = BoundedCache(MAX_USERS * 4, ttl=max(SEEN_TTL, 2 * replay_window))
         self._asked: BoundedCache[deque] = BoundedCache(MAX_USERS)
         self._memory: BoundedCache[deque] = BoundedCache(MAX_USERS)
         self._lock = threading.Lock()

@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import os
 import struct
+import time
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
@@ -35,6 +36,23 @@ def signature(*parts: str) -> str:
 def check_signature(expected: str, *parts: str) -> None:
     if not expected or not hmac.compare_digest(signature(*parts), expected.lower()):
         raise SignatureError("signature mismatch")
+
+
+class StaleRequest(SignatureError):
+    """Signed with our token, but not now: a captured request sent again later."""
+
+
+def check_timestamp(timestamp: str, window: int) -> None:
+    """A signature proves who sent a request, not when; its signed timestamp must be within
+    `window` seconds of now (0: not checked)."""
+    if window <= 0:
+        return
+    try:
+        sent = int(timestamp)
+    except ValueError:
+        raise StaleRequest(f"timestamp {timestamp!r} is not a number") from None
+    if abs(time.time() - sent) > window:
+        raise StaleRequest(f"timestamp {sent} is more than {window} s from now")
 
 
 class MessageCrypto:

@@ -1,6 +1,7 @@
 """The callback endpoints: GET/POST /wechat (公众号, plaintext or safe mode) and
 GET/POST /wecom (企业微信, always encrypted). An endpoint whose settings are missing
-answers 404, and start-up logs which setting is missing."""
+answers 404, and start-up logs which setting is missing and what is unavailable without it.
+A signed message whose timestamp is outside the replay window is refused (403) unread."""
 from __future__ import annotations
 
 import logging
@@ -13,7 +14,7 @@ from fastapi.responses import PlainTextResponse, Response
 from ..app_state import AppState
 from ..config import Settings, WeChatSettings
 from .bot import WeChatBot
-from .crypto import CryptoError, MessageCrypto, SignatureError, check_signature
+from .crypto import CryptoError, MessageCrypto, SignatureError, StaleRequest, check_signature, check_timestamp
 from .customer_service import CustomerService
 from .messages import MAX_BODY_BYTES, MessageError, encrypted_reply, parse_fields, parse_message, text_reply
 
@@ -21,13 +22,22 @@ log = logging.getLogger(__name__)
 
 NAMES = {"wechat": "微信公众号", "wecom": "企业微信"}
 ID_SETTING = {"wechat": "APPID", "wecom": "CORPID"}
+REQUIRED = {"wechat": ["TOKEN"], "wecom": ["TOKEN", "AES_KEY", "CORPID"]}
+# What an enabled endpoint cannot do without further settings.
+OPTIONAL = {
+    "wechat": [(["AES_KEY", "APPID"], "安全模式/兼容模式（加密消息）不可用"),
+               (["SECRET", "APPID"], "超时的回答无法通过客服消息补发")],
+    "wecom": [(["SECRET", "AGENT_ID"], "超时的回答无法通过应用消息补发")],
+}
 
 
 class Channel:
     """One callback: verify the sender, decrypt, let the bot reply, encrypt the reply."""
 
-    def __init__(self, kind: str, config: WeChatSettings, bot: WeChatBot, crypto: MessageCrypto | None):
+    def __init__(self, kind: str, config: WeChatSettings, bot: WeChatBot, crypto: MessageCrypto | None,
+                 replay_window: int):
         self.kind, self.config, self.bot, self.crypto = kind, config, bot, crypto
+        self.replay_window = replay_window
 
     def verify_url(self, q: dict) -> str:
         ts, nonce = q.get("timestamp", ""), q.get("nonce", "")
@@ -43,12 +53,14 @@ class Channel:
         encrypted = self.kind == "wecom" or q.get("encrypt_type", "").lower() == "aes"
         if not encrypted:
             check_signature(q.get("signature", ""), self.config.token, ts, nonce)
+            check_timestamp(ts, self.replay_window)
             message = parse_message(body)
         else:
             if self.crypto is None:
                 raise CryptoError("safe mode needs POLICYQA_WECHAT_AES_KEY and POLICYQA_WECHAT_APPID")
             envelope = parse_fields(body)
             check_signature(q.get("msg_signature", ""), self.config.token, ts, nonce, envelope.get("Encrypt", ""))
+            check_timestamp(ts, self.replay_window)
             message = parse_message(self.crypto.decrypt(envelope["Encrypt"]))
         reply = self.bot.reply_to(message)
         if reply is None:
@@ -61,21 +73,16 @@ class Channel:
         return encrypted_reply(sealed, self.crypto.sign(now, nonce, sealed), now, nonce)
 
 
-def _missing(kind: str, config: WeChatSettings) -> tuple[list[str], list[str]]:
-    """(settings without which the endpoint is off, settings without which some of it is off)."""
-    prefix = f"POLICYQA_{kind.upper()}_"
-    need = ["TOKEN"] + (["AES_KEY", ID_SETTING[kind]] if kind == "wecom" else [])
+def _missing(kind: str, config: WeChatSettings, names: list[str]) -> list[str]:
     values = {"TOKEN": config.token, "AES_KEY": config.aes_key, ID_SETTING[kind]: config.receive_id,
               "SECRET": config.secret, "AGENT_ID": config.agent_id}
-    optional = ["AES_KEY", ID_SETTING[kind], "SECRET"] if kind == "wechat" else ["SECRET", "AGENT_ID"]
-    return ([prefix + n for n in need if not values[n]],
-            [prefix + n for n in optional if not values[n] and n not in need])
+    return [f"POLICYQA_{kind.upper()}_{name}" for name in names if not values[name]]
 
 
 def make_channel(kind: str, state: AppState) -> Channel | None:
     settings: Settings = state.settings
     config: WeChatSettings = getattr(settings, kind)
-    required, optional = _missing(kind, config)
+    required = _missing(kind, config, REQUIRED[kind])
     if required:
         log.info("%s接入未启用（/%s 返回 404）：缺少 %s", NAMES[kind], kind, ", ".join(required))
         return None
@@ -86,15 +93,16 @@ def make_channel(kind: str, state: AppState) -> Channel | None:
         except ValueError as exc:
             log.error("%s接入未启用：POLICYQA_%s_AES_KEY 无效（%s）", NAMES[kind], kind.upper(), exc)
             return None
-    if optional:
-        log.warning("%s：缺少 %s —— %s", NAMES[kind], ", ".join(optional),
-                    "安全模式和超时补发不可用" if kind == "wechat" else "超时回答无法通过应用消息补发")
+    for names, unavailable in OPTIONAL[kind]:
+        missing = _missing(kind, config, names)
+        if missing:
+            log.warning("%s：缺少 %s —— %s", NAMES[kind], ", ".join(missing), unavailable)
     can_send = config.secret and config.receive_id and (kind == "wechat" or config.agent_id)
     sender = CustomerService(kind, config) if can_send else None
-    bot = WeChatBot(state, kind, sender, deadline=settings.wechat_deadline,
-                    rate_limit=settings.wechat_rate_limit, max_bytes=settings.wechat_max_bytes)
+    bot = WeChatBot(state, kind, sender, deadline=settings.wechat_deadline, rate_limit=settings.wechat_rate_limit,
+                    max_bytes=settings.wechat_max_bytes, replay_window=settings.wechat_replay_window)
     log.info("%s接入已启用：/%s", NAMES[kind], kind)
-    return Channel(kind, config, bot, crypto)
+    return Channel(kind, config, bot, crypto, settings.wechat_replay_window)
 
 
 def build_router(state: AppState) -> APIRouter:
@@ -131,6 +139,9 @@ def _register(router: APIRouter, kind: str, channel: Channel | None) -> None:
         query = dict(request.query_params)
         try:
             reply = await run_in_threadpool(channel.receive, query, body)
+        except StaleRequest as exc:
+            log.warning("%s: refused a message outside the replay window: %s", kind, exc)
+            return PlainTextResponse("forbidden", status_code=403)
         except SignatureError as exc:
             log.warning("%s: refused an unsigned message: %s", kind, exc)
             return PlainTextResponse("forbidden", status_code=403)
