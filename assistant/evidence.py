@@ -18,6 +18,7 @@ UNITS = {
     "count": r"次|级|档|个等次|等次|名|人|项",
 }
 DURATION = ("days", "weeks", "months", "years")
+_LIST = re.compile(r"[^、，。；]{1,12}、[^、，。；]{1,12}[、和或]")
 # "前几年", "这几天" point at a time; they ask for nothing.
 _NOT_ASKING = r"(?<![前这近好那头最])"
 _ASKS = (
@@ -50,5 +51,7 @@ def states_amount(text: str, units: tuple[str, ...] = ()) -> bool:
     kinds = units or tuple(UNITS)
     pattern = "|".join(UNITS[k] for k in kinds)
     if re.search(rf"{_NUMBER}\s*(?:{pattern})", text):
+        return True
+    if "count" in kinds and _LIST.search(text):  # "分为优秀、称职、基本称职和不称职" counts them by naming them
         return True
     return "ratio" in kinds and bool(re.search(r"百分之[零一二两三四五六七八九十百]+|\d+\s*%", text))

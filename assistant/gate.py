@@ -164,4 +164,6 @@ def _names_uncovered_topic(question: str, evidence: str) -> bool:
 def decide(retrieval: Retrieval, snapshot: Snapshot, ranked: list[Candidate], gate: Gate | None = None) -> GateDecision:
     found = features(retrieval, snapshot, ranked)
     outcome, probability = (gate or load_gate()).decide(found, snapshot.pointer.get("model", ""))
+    if retrieval.degraded and ranked:  # without the vectors the features mean little: answer tentatively
+        outcome = TENTATIVE
     return GateDecision(outcome, "not_covered" if outcome == DECLINED else "", probability, found)

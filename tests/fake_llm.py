@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
 
 from conftest import free_port
 
-QUESTION = "应休未休的年休假怎么补偿？"  # answered by the small corpus (paid-leave regulation)
+QUESTION = "单位安排不了年休假，没休的天数怎么给钱？"  # answered by the small corpus (paid-leave regulation)
 MODES = ("good", "bad_citation", "unsupported", "no_citations", "obey", "stall", "error500", "rate429", "garbage")
 
 

@@ -52,15 +52,15 @@ def test_index_and_answer_through_a_chroma_server(tmp_path, small_corpus, embedd
 
     # A second app process (same server, fresh client) serves the same generation.
     reader = Assistant(settings, embeddings=embeddings)
-    answer = reader.ask("应休未休的年休假怎么补偿？")
+    answer = reader.ask("单位安排不了年休假，没休的天数怎么给钱？")
     assert not answer.refused and "300%" in answer.citations[0].quote
     assert reader.snapshot().name == report.collection
 
     # The server goes away: answers continue from BM25, and say so.
     proc.kill()
     proc.wait()
-    degraded = reader.ask("应休未休的年休假怎么补偿？")
-    assert not degraded.refused and "300%" in degraded.citations[0].quote
+    degraded = reader.ask("单位安排不了年休假，没休的天数怎么给钱？")
+    assert not degraded.refused and degraded.confidence == "low" and "300%" in degraded.citations[0].quote
     assert any("关键词检索" in note for note in degraded.notes)
 
 

@@ -108,7 +108,7 @@ def test_random_corpus_changes_never_lose_or_corrupt_the_index(mutable, name, co
     indexed = {c.id for c in mutable.snapshot().clauses}
     expected = {c.id for c in scan.clauses}
     assert expected <= indexed and report.total == len(indexed)
-    answer = mutable.ask("应休未休的年休假怎么补偿？")
+    answer = mutable.ask("单位安排不了年休假，没休的天数怎么给钱？")
     assert not answer.refused and "300%" in answer.citations[0].quote
     path.unlink()
 
@@ -136,7 +136,7 @@ def test_a_rebuild_killed_half_way_leaves_the_previous_index_serving_and_is_fini
     pointer = restarted.store.pointer()
     assert pointer["active"] == first.collection and pointer.get("pending")
     assert len(restarted.snapshot().clauses) == first.total  # the previous index, whole
-    assert "年休假10天" in restarted.ask("工作满10年的职工年休假有几天？").answer
+    assert "年休假10天" in restarted.ask("干满十二年的职工一年有几天年休假？").answer
 
     finished = restarted.ensure_index()
     assert finished is not None and finished.embedded == first.total and finished.collection != first.collection

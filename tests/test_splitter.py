@@ -213,3 +213,16 @@ def test_a_file_with_no_text_is_refused(tmp_path):
     path.write_text("\n\n   \n", encoding="utf-8")
     with pytest.raises(LoadError, match="没有可用的文字"):
         load_document(path)
+
+
+def test_a_part_above_the_chapters_is_in_the_label_and_the_path():
+    from assistant.catalog import DocInfo
+    from assistant.splitter import split_document
+
+    text = ("第一编 总则\n\n第一章 一般规定\n\n第一条 为了严明纪律，制定本条例。\n\n第二条 本条例适用于党员。\n\n"
+            "第二编 分则\n\n第二章 违反工作纪律\n\n第三条 工作失职的，给予警告处分。\n\n第三编 附则\n\n第四条 本条例自发布之日起施行。\n")
+    doc = DocInfo(id="rules", file="rules.md", title="纪律条例", short_title="条例", kind="party regulation")
+    clauses = {c.id: c for c in split_document(doc, text)}
+    assert clauses["rules/a1"].label == "《纪律条例》第一编第一章 第一条"
+    assert clauses["rules/a3"].path == "第二编 分则 / 第二章 违反工作纪律"
+    assert clauses["rules/a4"].label == "《纪律条例》第三编 第四条" and clauses["rules/a4"].short_label == "《条例》第四条"
