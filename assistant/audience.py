@@ -82,9 +82,14 @@ class Audiences:
         return b in self._below.get(a, ()) or a in self._below.get(b, ())
 
     def mismatch(self, asked: frozenset[str], meant: frozenset[str]) -> bool:
-        """The clause's audiences and the question's have nothing to do with each other."""
-        asked = asked or self.defaults
-        return bool(meant) and not any(self.related(q, c) for q in asked for c in meant)
+        """The clause is for someone else: its audiences and the question's have nothing to do
+        with each other — or the question names whom it is about and the clause is only for
+        some of them (a rule for 事业单位领导人员 does not answer for 事业单位工作人员)."""
+        if not meant:
+            return False
+        if not asked:
+            return not any(self.related(q, c) for q in self.defaults for c in meant)
+        return not any(q in self._below.get(c, ()) for q in asked for c in meant)
 
     def check(self, ids) -> None:
         unknown = [i for i in ids if i not in self.by_id]

@@ -139,9 +139,9 @@ def cmd_feedback_export(args, settings) -> int:
     if not settings.database.exists():
         print(f"还没有记录：{settings.database} 不存在 / no records yet", file=sys.stderr)
         return EXIT_USAGE
-    text = FeedbackStore(settings.database).export_csv(args.table)
-    if args.output:
-        Path(args.output).write_text(text, encoding="utf-8-sig")  # with BOM: Excel opens it as UTF-8
+    text = FeedbackStore(settings.database).export(args.table, args.format)
+    if args.output:  # a CSV with a BOM, so that Excel opens it as UTF-8
+        Path(args.output).write_text(text, encoding="utf-8-sig" if args.format == "csv" else "utf-8")
         print(f"已导出到 {args.output}", file=sys.stderr)
     else:
         sys.stdout.write(text)
@@ -274,8 +274,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("feedback", help="反馈与提问记录 / feedback and the question log")
     feedback_sub = p.add_subparsers(dest="feedback_command", required=True)
-    p = feedback_sub.add_parser("export", help="导出 CSV / export as CSV")
-    p.add_argument("--csv", action="store_true", help="CSV format (the only format)")
+    p = feedback_sub.add_parser("export", help="导出 / export as CSV or JSON Lines")
+    p.add_argument("--format", choices=["csv", "jsonl"], default="csv", help="output format (default csv)")
     p.add_argument("--table", choices=["feedback", "questions"], default="feedback")
     p.add_argument("-o", "--output", help="write to FILE instead of stdout")
     p.set_defaults(func=cmd_feedback_export)

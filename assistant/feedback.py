@@ -1,6 +1,9 @@
 """Questions asked and feedback given, in SQLite under data/ — no personal data beyond a
 salted hash of the channel's user id. Text that UTF-8 cannot carry (a lone surrogate) is
-stored repaired rather than refused: a record is never lost for one bad character."""
+stored repaired rather than refused: a record is never lost for one bad character.
+
+The schema grows by numbered migrations, recorded in a table of their own as they are
+applied, so a database written by an older version is brought up to date when opened."""
 from __future__ import annotations
 
 import csv
@@ -18,7 +21,8 @@ from typing import Iterator
 from .answer import Answer
 from .wellformed import repaired
 
-_SCHEMA = """
+MIGRATIONS = (
+    ("tables", """
 CREATE TABLE IF NOT EXISTS questions (
     id INTEGER PRIMARY KEY,
     asked_at TEXT NOT NULL,
@@ -41,8 +45,12 @@ CREATE TABLE IF NOT EXISTS feedback (
     rating INTEGER NOT NULL CHECK (rating IN (1, -1)),
     comment TEXT NOT NULL
 );
-"""
+"""),
+    # A tentative answer ("没有找到直接对应的规定") is worth finding in the log.
+    ("answer confidence", "ALTER TABLE questions ADD COLUMN confidence TEXT NOT NULL DEFAULT ''"),
+)
 EXPORTS = {"feedback": "given_at", "questions": "asked_at"}
+FORMATS = ("csv", "jsonl")
 
 
 def _now() -> str:
@@ -57,7 +65,20 @@ class FeedbackStore:
         self._salt = self._load_salt(path.parent / ".user-hash-salt")
         with self._connect() as db:
             db.execute("PRAGMA journal_mode=WAL")
-            db.executescript(_SCHEMA)
+        self.migrate()
+
+    def migrate(self) -> list[str]:
+        """Apply the migrations not yet recorded, in order; the names of those applied."""
+        applied = []
+        with self._lock, self._connect() as db:
+            db.execute("CREATE TABLE IF NOT EXISTS migrations (id INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+                       " applied_at TEXT NOT NULL)")
+            done = {row[0] for row in db.execute("SELECT id FROM migrations")}
+            for number, (name, sql) in enumerate(MIGRATIONS, 1):
+                if number not in done:
+                    db.executescript(f"BEGIN; {sql}; INSERT INTO migrations VALUES ({number}, '{name}', '{_now()}'); COMMIT;")
+                    applied.append(name)
+        return applied
 
     @staticmethod
     def _load_salt(path: Path) -> str:
@@ -86,10 +107,11 @@ class FeedbackStore:
     def log_question(self, answer: Answer, channel: str, user_id: str = "") -> None:
         with self._lock, self._connect() as db:
             db.execute(
-                "INSERT INTO questions (asked_at, channel, user_hash, question, refused, labels, mode, latency_ms)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO questions (asked_at, channel, user_hash, question, refused, labels, mode, latency_ms,"
+                " confidence) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (_now(), channel, self.user_hash(user_id), repaired(answer.question), int(answer.refused),
-                 json.dumps([c.label for c in answer.citations], ensure_ascii=False), answer.mode, answer.latency_ms),
+                 json.dumps([c.label for c in answer.citations], ensure_ascii=False), answer.mode, answer.latency_ms,
+                 "" if answer.refused else answer.confidence),
             )
 
     def add_feedback(self, question: str, answer: str, citations: list, rating: int, comment: str = "",
@@ -117,8 +139,13 @@ class FeedbackStore:
             cursor = db.execute(f"SELECT * FROM {table} ORDER BY id")
             return [d[0] for d in cursor.description], cursor.fetchall()
 
-    def export_csv(self, table: str = "feedback") -> str:
+    def export(self, table: str = "feedback", fmt: str = "csv") -> str:
+        """The table as CSV (a header row, then the rows) or as JSON Lines (one object a row)."""
         columns, rows = self.rows(table)
+        if fmt == "jsonl":
+            return "".join(json.dumps(dict(zip(columns, row)), ensure_ascii=False) + "\n" for row in rows)
+        if fmt != "csv":
+            raise ValueError(f"unknown format {fmt!r} (one of {FORMATS})")
         out = io.StringIO()
         writer = csv.writer(out)
         writer.writerow(columns)
