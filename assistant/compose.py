@@ -14,12 +14,13 @@ from .answer import Answer, Citation
 from .evidence import asked_units, states_amount
 from .library import Library
 from .query import QueryTerms
-from .ranking import Candidate, best_span, rank
+from .ranking import FEATURES as RANK_FEATURES, Candidate, best_span, rank
 from .retrieval import Hit, Retrieval, Snapshot
 
 MAX_CITATIONS = 3
 CITE_CONFIDENCE = 0.9  # cite until one of the clauses cited answers with this probability …
 MIN_RELEVANCE = 0.1  # … adding no clause less likely than this to answer
+OTHER_AUDIENCE = RANK_FEATURES.index("other_audience")
 COMPANION_RELEVANCE = 0.3  # a document that applies together with a cited one joins from this likelihood
 
 NOT_COVERED = "知识库中没有找到相关规定。"
@@ -31,7 +32,8 @@ def pick_clauses(retrieval: Retrieval, snapshot: Snapshot, ranked: list[Candidat
                  tentative: bool = False) -> list[Candidate]:
     """The clauses to cite, most likely to answer first: as few as make it CITE_CONFIDENCE
     likely that one of them answers (each candidate's relevance is a calibrated probability),
-    at most MAX_CITATIONS. A tentative answer shows the best few."""
+    at most MAX_CITATIONS. A tentative answer shows the best few. Citation 1 is a clause for
+    whom the question is about, when one is among them."""
     ranked = ranked if ranked is not None else rank(retrieval, snapshot)
     chosen: list[Candidate] = []
     missed = 1.0  # probability that none of the chosen answers
@@ -40,6 +42,8 @@ def pick_clauses(retrieval: Retrieval, snapshot: Snapshot, ranked: list[Candidat
             break
         chosen.append(candidate)
         missed *= 1.0 - candidate.relevance
+    # Citation 1 is for whom the question is about: a clause for someone else goes after.
+    chosen.sort(key=lambda c: bool(c.features) and c.features[OTHER_AUDIENCE] > 0)
     units = asked_units(retrieval.query)
     if units:
         chosen = _with_stated_amounts(chosen, snapshot, retrieval.terms, units)
