@@ -177,8 +177,14 @@ def outside_requests():
 
 
 @pytest.fixture()
-def page(browser, outside_requests):
-    context = browser.new_context(viewport={"width": 1280, "height": 1000}, locale="zh-CN")
+def page_locale() -> str:
+    """The browser's language; a test parametrizes it to see the page as another browser would."""
+    return "zh-CN"
+
+
+@pytest.fixture()
+def page(browser, outside_requests, page_locale):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale=page_locale)
     page = context.new_page()
 
     def guard(route):
