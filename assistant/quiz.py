@@ -270,7 +270,7 @@ class QuizMaker:
 
     # ---- distractors ----------------------------------------------------------------
     def _distractors(self, spot: _Spot, k: int) -> list[str]:
-        """Others of the answer's kind that the sentence does not already say: amounts in the
+        """Others of the answer's kind that the stem does not already say: amounts in the
         same unit, words of the same category; none for a word of no known kind."""
         words = spot.words
         if spot.kind == "number":
@@ -280,7 +280,8 @@ class QuizMaker:
         else:
             return []
         value = _value(words)
-        pool = [p for p in dict.fromkeys(pool) if p not in spot.sentence and (value is None or _value(p) != value)]
+        said = spot.clause.lead_in_for(spot.start, spot.end) + spot.sentence  # all the stem shows
+        pool = [p for p in dict.fromkeys(pool) if p not in said and (value is None or _value(p) != value)]
         # Amounts near the answer's first (两年: 三年, 五年 before 三十年); otherwise a stable shuffle.
         ranked = sorted(pool, key=lambda p: (abs(math.log(_value(p) / value)) if value and _value(p) else 0,
                                              _stable(spot.clause.id, words, p)))

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from assistant.quiz import NUMBER
+from assistant.quiz import NUMBER, load_categories
 from assistant.study import StudyPackBuilder, TopicNotFound, _domain_terms
 from assistant.study_export import to_docx, to_markdown
 
@@ -44,8 +44,8 @@ def test_every_quiz_answer_is_verbatim_in_the_clause_its_key_cites(packs, clause
 
 
 @pytest.mark.parametrize("topic", TOPICS)
-def test_blanks_take_out_numbers_quoted_or_domain_terms(packs, topic):
-    domain = set(_domain_terms())
+def test_blanks_take_out_numbers_quoted_domain_or_category_words(packs, topic):
+    domain = set(_domain_terms()) | {w for words in load_categories()[0].values() for w in words}
     for item in packs[topic].quiz:
         if item.kind not in ("blank", "choice"):
             continue
