@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Sequence, Set
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -161,8 +162,8 @@ class StudyPackBuilder:
             preset=title if preset is not None and normalize(topic) != normalize(title) else "",
         )
 
-    def _theme(self, name: str, query: str, limit: int, allowed: set[str], core: list[Clause] = (),
-               elsewhere: set[str] = frozenset()) -> Theme:
+    def _theme(self, name: str, query: str, limit: int, allowed: set[str], core: Sequence[Clause] = (),
+               elsewhere: Set[str] = frozenset()) -> Theme:
         """A preset theme's core clauses (whole), then the clauses its query finds, as the chat
         would find them: none when the gate declines the query, else the best-ranked clauses
         that are nearly as likely to answer as the first (of the allowed documents), except

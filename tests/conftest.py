@@ -82,7 +82,7 @@ class AppServer:
                                      cwd=tmp, env=self.env, stdout=self._log, stderr=subprocess.STDOUT)
         self.health_seen: list[dict] = []
 
-    def wait_ready(self, timeout: float = 240) -> None:
+    def wait_ready(self, timeout: float = 900) -> None:  # a first index build takes minutes on a busy machine
         import time
 
         import httpx
