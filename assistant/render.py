@@ -38,18 +38,27 @@ def clause_html(c: Citation) -> str:
     return "".join(out).replace("\n\n", "<br>").replace("\n", "<br>")
 
 
+def citation_heading(c: Citation) -> str:
+    """[n], the short label the answer text uses, then the full label: the reader sees which
+    mention in the text this citation is, and exactly where it stands in the document."""
+    heading = f'<span class="ref">[{c.n}]</span> {html.escape(c.short_label or c.label)}'
+    if c.short_label and c.short_label != c.label:
+        heading += f'<span class="full-label">（{html.escape(c.label)}）</span>'
+    return heading
+
+
 def answer_html(answer: Answer) -> str:
     body = html.escape(answer.answer).replace("\n", "<br>")
-    body = _MARKER.sub(r"<sup>[\1]</sup>", body)
+    body = _MARKER.sub(r'<sup class="ref">[\1]</sup>', body)
     if answer.confidence == "low":  # a tentative answer is marked as such before anything else
-        body = f'<span class="tentative-label">仅供参考</span>{body}'
+        body = f'<span class="tentative-label" title="依据不够确定，请核对原文">仅供参考</span>{body}'
     css = "answer tentative" if answer.confidence == "low" else "answer"
     if not answer.citations:
         return f'<div class="{css}">{body}</div>'
     parts = [f'<div class="{css}">{body}</div>', '<div class="citations">']
     for c in answer.citations:
         parts.append(
-            f'<details class="citation"><summary>[{c.n}] {html.escape(c.label)} · '
+            f'<details class="citation"><summary>{citation_heading(c)} · '
             f'<span class="status">{html.escape(c.status)}</span></summary>'
             f'<div class="clause">{clause_html(c)}</div></details>'
         )

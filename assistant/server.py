@@ -25,6 +25,7 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
     import gradio as gr
 
     from .webui import CSS, build_ui
+    from .webui_zh import I18N, LOCALIZE_JS
 
     settings = settings or Settings.from_env()
     state = state or AppState(settings)
@@ -45,7 +46,7 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
     app.add_middleware(AdmissionControl, max_concurrent=settings.max_concurrent, max_queue=settings.max_queue,
                        queue_timeout=settings.queue_timeout)
     # Mounted last: the routes above take precedence over the UI at "/".
-    return gr.mount_gradio_app(app, build_ui(state), path="/", css=CSS, footer_links=[],
+    return gr.mount_gradio_app(app, build_ui(state), path="/", css=CSS, js=LOCALIZE_JS, i18n=I18N, footer_links=[],
                                max_file_size=f"{settings.max_upload_mb}mb")
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import io
 
-from .study import LETTERS, StudyPack
+from .quiz import LETTERS
+from .study import StudyPack
 
 KIND_NAMES = {"blank": "填空", "choice": "单选", "truefalse": "判断"}
 NUMERALS = "一二三四五六七八九十"
@@ -20,11 +21,26 @@ def _quote(lead_in: str, quote: str) -> str:
     return f"{lead_in}……{quote}" if lead_in else quote
 
 
+def quoted(text: str) -> str:
+    """Text in quotation marks, its own quotation marks nested as Chinese writing nests them
+    (“……‘无会日’……”), so that no mark ever stands doubled."""
+    return "“" + text.translate(_NESTED) + "”"
+
+
+_NESTED = str.maketrans("“”", "‘’")
+
+
+def _intro(pack: StudyPack) -> list[str]:
+    lines = [f"依据知识库中的文件整理，条文均为原文摘录。涉及文件：{'、'.join(pack.documents)}。"]
+    return ([pack.basis] if pack.basis else []) + lines
+
+
 def to_markdown(pack: StudyPack) -> str:
     heads = dict(zip(["outline", "clauses", *(["comparison"] if pack.comparison else []), "discussion", "quiz"],
                      _sections(pack)))
-    out = [f"# {pack.title}", "",
-           f"> 依据知识库中的文件整理，条文均为原文摘录。涉及文件：{'、'.join(pack.documents)}。", ""]
+    out = [f"# {pack.title}", ""]
+    for line in _intro(pack):
+        out += [f"> {line}", ""]
     out += [f"## {heads['outline']}", ""]
     for i, theme in enumerate(pack.themes, 1):
         out.append(f"{i}. {theme.name}：" + "；".join(k.label for k in theme.clauses))
@@ -49,7 +65,7 @@ def to_markdown(pack: StudyPack) -> str:
             out.append("   " + "　".join(f"{LETTERS[j]}. {o}" for j, o in enumerate(item.options)))
     out += ["", "---", "", "## 测验答案", ""]
     for i, item in enumerate(pack.quiz, 1):
-        out.append(f"{i}. 答案：{_answer(item)}　依据：{item.label}　原文：“{item.quote}”")
+        out.append(f"{i}. 答案：{_answer(item)}　依据：{item.label}　原文：{quoted(item.quote)}")
     if pack.notes:
         out += ["", "## 说明", ""] + [f"- {note}" for note in pack.notes]
     return "\n".join(out) + "\n"
@@ -59,7 +75,7 @@ def _answer(item) -> str:
     if item.kind == "choice":
         return f"{item.answer}（{item.answer_text}）"
     if item.kind == "truefalse" and item.answer == "错误":
-        return f"错误（原文为“{item.answer_text}”）"
+        return f"错误（原文为{quoted(item.answer_text)}）"
     return item.answer
 
 
@@ -70,7 +86,8 @@ def to_docx(pack: StudyPack) -> bytes:
     document = docx.Document()
     heads = _sections(pack)
     document.add_heading(pack.title, level=0)
-    document.add_paragraph(f"依据知识库中的文件整理，条文均为原文摘录。涉及文件：{'、'.join(pack.documents)}。")
+    for line in _intro(pack):
+        document.add_paragraph(line)
     h = iter(heads)
 
     document.add_heading(next(h), level=1)

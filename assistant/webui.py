@@ -25,16 +25,38 @@ EXAMPLES = list(EXAMPLE_QUESTIONS)
 CSS = """
 .citation summary { cursor: pointer; font-weight: 600; }
 .citation .status { font-weight: 400; color: #666; }
+.citation .full-label { font-weight: 400; color: #555; }
 .citation .clause { padding: 6px 10px; border-left: 3px solid #c33; margin: 4px 0 8px; line-height: 1.7; }
+/* [n] in the answer and on its citation: the same mark, so the eye can follow one to the other. */
+.answer sup.ref { font-size: 0.8em; }
+.ref { color: #c33; font-weight: 600; }
 mark.quote { background: #ffe58f; }
 mark.lead-in { background: #f0f0f0; }
 .pending, .checks { color: #888; font-size: 0.9em; }
-.tentative-label { display: inline-block; margin-right: 6px; padding: 0 6px; border-radius: 3px;
-                   background: #fff1e6; color: #ad4e00; border: 1px solid #ffc069; font-size: 0.85em; }
+.tentative-label { display: inline-block; margin-right: 6px; padding: 0 6px; border-radius: 3px; line-height: 1.6;
+                   background: #fff1e6; color: #ad4e00; border: 1px solid #ffc069; font-size: 0.85em; font-weight: 600; }
+/* The chat's label and buttons get a band of their own: scrolled messages pass below it, not under it. */
+#chatbot .bubble-wrap { margin-top: 34px; height: calc(100% - 34px); }
+/* Tables fit the page: long names and file names wrap instead of running off the right. */
+#documents table, #hits table { table-layout: fixed; width: 100%; }
+#documents td, #documents th, #hits td, #hits th { overflow-wrap: anywhere; white-space: normal; }
 """
 PENDING = '<span class="pending">（生成中，核对引用后显示出处）</span>'
 DOC_HEADERS = ["文档", "类别", "状态", "日期", "条文数", "文件", "编号"]
-HIT_HEADERS = ["排名", "条文", "稠密", "BM25", "融合", "重排", "原文摘录"]
+DOC_WIDTHS = ["22%", "7%", "21%", "9%", "6%", "20%", "15%"]
+EXCERPT_CHARS = 160
+
+
+def hit_columns(reranked: bool) -> tuple[list[str], list[str]]:
+    """The hit-test table's headers and widths; 重排 only when a reranker scores the hits."""
+    headers = ["排名", "条文", "稠密", "BM25", "融合", *(["重排"] if reranked else []), "原文摘录"]
+    widths = ["5%", "22%", "7%", "7%", "7%", *(["7%"] if reranked else []), "45%" if reranked else "52%"]
+    return headers, widths
+
+
+def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit] + "……"
 
 
 def _history(answers: list[dict]) -> list[dict]:
@@ -47,6 +69,8 @@ def _history(answers: list[dict]) -> list[dict]:
 
 def build_ui(state: AppState) -> gr.Blocks:
     read_only = not state.settings.admin_token
+    reranked = bool(state.settings.reranker)
+    hit_headers, hit_widths = hit_columns(reranked)
 
     async def respond(message: str, chat: list, answers: list, request: gr.Request):
         """Streams an LLM's words as they come; the checked answer with its citations replaces them."""
@@ -146,7 +170,7 @@ def build_ui(state: AppState) -> gr.Blocks:
             path.write_bytes(to_docx(pack))
         else:
             path.write_text(markdown, encoding="utf-8")
-        return str(path), markdown
+        return str(path), pack.basis, markdown
 
     def clauses_of(doc_id):
         """The clause choices of a document, for the associated-question editor."""
@@ -188,17 +212,18 @@ def build_ui(state: AppState) -> gr.Blocks:
         except (QuestionError, NotReady) as exc:
             raise gr.Error(str(exc)) from None
         return [[i, h.clause.label, round(h.dense, 3), round(h.bm25, 2), round(h.fused, 4),
-                 "" if h.rerank is None else round(h.rerank, 3), h.clause.text[:120]]
+                 *([None if h.rerank is None else round(h.rerank, 3)] if reranked else []), excerpt(h.clause.text)]
                 for i, h in enumerate(retrieval.hits, 1)]
 
     with gr.Blocks(title="干部政策问答助手") as ui:
         gr.Markdown("## 干部政策问答助手\n依据知识库中的政策文件作答，每条回答都注明出处（文件、条款、原文）。"
                     "知识库没有规定的问题，会直接告知。")
         with gr.Tab("问答", id="chat"):
-            chatbot = gr.Chatbot(label="对话", elem_id="chatbot", height=520)
+            # No "share" button: it is for gradio's hosted spaces, not an intranet.
+            chatbot = gr.Chatbot(label="对话", elem_id="chatbot", height=520, buttons=["copy", "copy_all"])
             answers = gr.State([])
             with gr.Row():
-                question = gr.Textbox(show_label=False, placeholder="请输入问题，例如：受了记过处分，多长时间不能提拔？",
+                question = gr.Textbox(label="问题", show_label=False, placeholder="请输入问题，例如：受了记过处分，多长时间不能提拔？",
                                       elem_id="question", scale=8, max_lines=4)
                 send = gr.Button("提问", variant="primary", elem_id="ask", scale=1)
             gr.Markdown("示例问题（点击即问）：")
@@ -215,7 +240,8 @@ def build_ui(state: AppState) -> gr.Blocks:
             notice = ("**知识库为只读**：服务器未设置 `POLICYQA_ADMIN_TOKEN`，不能上传或删除文档；列表和命中测试照常可用。"
                       if read_only else "上传或删除文档需要管理员口令。上传后自动增量更新索引。")
             gr.Markdown(notice, elem_id="kb-notice")
-            docs_table = gr.Dataframe(headers=DOC_HEADERS, interactive=False, elem_id="documents", wrap=True)
+            docs_table = gr.Dataframe(headers=DOC_HEADERS, column_widths=DOC_WIDTHS, interactive=False, wrap=True,
+                                      label="文档列表", show_label=False, elem_id="documents", max_height=900)
             docs_status = gr.Markdown()
             refresh = gr.Button("刷新列表", size="sm")
             with gr.Group(visible=not read_only):
@@ -230,11 +256,13 @@ def build_ui(state: AppState) -> gr.Blocks:
                                                 allow_custom_value=True)
                     delete_button = gr.Button("删除文档", variant="stop", elem_id="delete-button")
             kb_result = gr.Markdown(elem_id="kb-result")
-            gr.Markdown("### 命中测试\n输入查询，查看排序后的条文及其稠密、BM25 和融合得分。")
+            gr.Markdown("### 命中测试\n输入查询，查看排序后的条文及其稠密、BM25、融合" + ("和重排" if reranked else "") + "得分。")
             with gr.Row():
-                hit_query = gr.Textbox(show_label=False, placeholder="例如：容错正面清单", elem_id="hit-query", scale=8)
+                hit_query = gr.Textbox(label="检索词", show_label=False, placeholder="例如：容错正面清单",
+                                       elem_id="hit-query", scale=8)
                 hit_button = gr.Button("检索", elem_id="hit-button", scale=1)
-            hits_table = gr.Dataframe(headers=HIT_HEADERS, interactive=False, elem_id="hits", wrap=True)
+            hits_table = gr.Dataframe(headers=hit_headers, column_widths=hit_widths, interactive=False, wrap=True,
+                                      label="命中结果", show_label=False, elem_id="hits", max_height=1400)
             gr.Markdown("### 关联问题\n为条文补充干部常用的问法：检索时指向该条文，不作为出处显示。每行一个；"
                         "“待审核的建议”由大模型起草（`policy-qa index --suggest-questions`），移到上面一栏保存后才参与检索。")
             with gr.Row():
@@ -260,6 +288,7 @@ def build_ui(state: AppState) -> gr.Blocks:
             study_docs = gr.Dropdown(label="只用这些文件（可选，不选则用全部）", choices=[], multiselect=True)
             study_button = gr.Button("生成备课材料", variant="primary", elem_id="study-button")
             study_file = gr.File(label="下载", elem_id="study-file")
+            study_note = gr.Markdown(elem_id="study-note")
             study_preview = gr.Markdown(elem_id="study-preview")
 
         self_check_tab(state)
@@ -282,7 +311,7 @@ def build_ui(state: AppState) -> gr.Blocks:
         hit_button.click(hit_test, [hit_query], [hits_table])
         hit_query.submit(hit_test, [hit_query], [hits_table])
         study_button.click(study_pack, [study_topic, study_docs, study_questions, study_format],
-                           [study_file, study_preview])
+                           [study_file, study_note, study_preview])
         ui.load(document_rows, None, document_outputs)
     # Gradio runs one event at a time unless told otherwise; answer as many chats at once as the API does.
     ui.queue(default_concurrency_limit=state.settings.max_concurrent, max_size=state.settings.max_queue)

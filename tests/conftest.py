@@ -99,7 +99,7 @@ class AppServer:
                                      cwd=tmp, env=self.env, stdout=self._log, stderr=subprocess.STDOUT)
         self.health_seen: list[dict] = []
 
-    def wait_ready(self, timeout: float = 240) -> None:
+    def wait_ready(self, timeout: float = 900) -> None:  # a first index build takes minutes on a busy machine
         import time
 
         import httpx
@@ -205,8 +205,14 @@ def outside_requests():
 
 
 @pytest.fixture()
-def page(browser, outside_requests):
-    context = browser.new_context(viewport={"width": 1280, "height": 1000}, locale="zh-CN")
+def page_locale() -> str:
+    """The browser's language; a test parametrizes it to see the page as another browser would."""
+    return "zh-CN"
+
+
+@pytest.fixture()
+def page(browser, outside_requests, page_locale):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale=page_locale)
     page = context.new_page()
 
     def guard(route):

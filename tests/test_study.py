@@ -10,7 +10,8 @@ import sys
 
 import pytest
 
-from assistant.study import _NUMBER, StudyPackBuilder, TopicNotFound, _domain_terms
+from assistant.quiz import NUMBER, load_categories
+from assistant.study import StudyPackBuilder, TopicNotFound, _domain_terms
 from assistant.study_export import to_docx, to_markdown
 
 from conftest import CORPUS
@@ -43,13 +44,13 @@ def test_every_quiz_answer_is_verbatim_in_the_clause_its_key_cites(packs, clause
 
 
 @pytest.mark.parametrize("topic", TOPICS)
-def test_blanks_take_out_numbers_quoted_or_domain_terms(packs, topic):
-    domain = set(_domain_terms())
+def test_blanks_take_out_numbers_quoted_domain_or_category_words(packs, topic):
+    domain = set(_domain_terms()) | {w for words in load_categories()[0].values() for w in words}
     for item in packs[topic].quiz:
         if item.kind not in ("blank", "choice"):
             continue
         words = item.answer_text
-        is_number = bool(_NUMBER.fullmatch(words))
+        is_number = bool(NUMBER.fullmatch(words))
         is_quoted = f"“{words}”" in item.quote
         assert is_number or is_quoted or words in domain, f"trivial blank {words!r} in {item.stem}"
         assert "（　　）" in item.stem and words not in item.stem.replace("……", "").split("（　　）")[0][-len(words):]
