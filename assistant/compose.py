@@ -33,7 +33,8 @@ def pick_clauses(retrieval: Retrieval, snapshot: Snapshot, ranked: list[Candidat
     """The clauses to cite, most likely to answer first: as few as make it CITE_CONFIDENCE
     likely that one of them answers (each candidate's relevance is a calibrated probability),
     at most MAX_CITATIONS. A tentative answer shows the best few. Citation 1 is a clause for
-    whom the question is about, when one is among them."""
+    whom the question is about and, for a question asking how many or how long, one stating
+    the figure, when one is among them."""
     ranked = ranked if ranked is not None else rank(retrieval, snapshot)
     chosen: list[Candidate] = []
     missed = 1.0  # probability that none of the chosen answers
@@ -42,9 +43,11 @@ def pick_clauses(retrieval: Retrieval, snapshot: Snapshot, ranked: list[Candidat
             break
         chosen.append(candidate)
         missed *= 1.0 - candidate.relevance
-    # Citation 1 is for whom the question is about: a clause for someone else goes after.
-    chosen.sort(key=lambda c: bool(c.features) and c.features[OTHER_AUDIENCE] > 0)
+    # Citation 1 answers what was asked: a clause for someone else, or one that does not state
+    # the amount asked for, goes after those that do.
     units = asked_units(retrieval.query)
+    chosen.sort(key=lambda c: (bool(c.features) and c.features[OTHER_AUDIENCE] > 0,
+                               bool(units) and not states_amount(c.hit.clause.text[c.start:c.end], units)))
     if units:
         chosen = _with_stated_amounts(chosen, snapshot, retrieval.terms, units)
     return chosen

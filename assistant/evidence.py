@@ -52,6 +52,6 @@ def states_amount(text: str, units: tuple[str, ...] = ()) -> bool:
     pattern = "|".join(UNITS[k] for k in kinds)
     if re.search(rf"{_NUMBER}\s*(?:{pattern})", text):
         return True
-    if "count" in kinds and _LIST.search(text):  # "分为优秀、称职、基本称职和不称职" counts them by naming them
+    if "count" in units and _LIST.search(text):  # "分为优秀、称职、基本称职和不称职" counts them by naming them
         return True
     return "ratio" in kinds and bool(re.search(r"百分之[零一二两三四五六七八九十百]+|\d+\s*%", text))

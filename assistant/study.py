@@ -21,7 +21,7 @@ from pathlib import Path
 
 from .citation_check import bigrams
 from .clause import Clause
-from .gate import DECLINED
+from .gate import ANSWERED, DECLINED
 from .lexical import normalize
 from .quiz import QUOTED, QuizItem, QuizMaker
 
@@ -146,7 +146,7 @@ class StudyPackBuilder:
             themes = self._dedupe([t for t in themes if t.clauses])
             title = preset["name"]
         else:
-            found = self._theme(topic, topic, CLAUSES_FREE_TOPIC, allowed)
+            found = self._theme(topic, topic, CLAUSES_FREE_TOPIC, allowed, strict=True)
             themes = self._by_document(found)
             title = topic
         if not themes:
@@ -162,16 +162,17 @@ class StudyPackBuilder:
         )
 
     def _theme(self, name: str, query: str, limit: int, allowed: set[str], core: Sequence[Clause] = (),
-               elsewhere: Set[str] = frozenset()) -> Theme:
+               elsewhere: Set[str] = frozenset(), strict: bool = False) -> Theme:
         """A preset theme's core clauses (whole), then the clauses its query finds, as the chat
-        would find them: none when the gate declines the query, else the best-ranked clauses
-        that are nearly as likely to answer as the first (of the allowed documents), except
-        those that are another theme's core."""
+        would find them: none when the gate declines the query (or, `strict` for a topic typed
+        freely, does not answer it without reservation), else the best-ranked clauses that are
+        nearly as likely to answer as the first (of the allowed documents), except those that
+        are another theme's core."""
         picked = [self._key(c, c.body_start, len(c.text)) for c in core if not allowed or c.doc_id in allowed]
         limit = max(limit, len(picked))
         _, snapshot, retrieval = self.assistant.retrieve(query, [])
         ranked, decision = self.assistant.judge(retrieval, snapshot)
-        if ranked and decision.outcome != DECLINED:
+        if ranked and (decision.outcome == ANSWERED if strict else decision.outcome != DECLINED):
             floor = THEME_RATIO * ranked[0].relevance
             have = {k.clause_id for k in picked} | elsewhere
             picked += [self._key(c.hit.clause, c.start, c.end) for c in ranked

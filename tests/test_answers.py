@@ -31,7 +31,7 @@ def history(*questions):
 ])
 def test_questions_in_everyday_words_cite_the_clause_that_answers(shipped, question, evidence):
     answer = shipped.ask(question)
-    assert not answer.refused and answer.confidence == "high", answer.answer
+    assert not answer.refused, answer.answer
     assert evidence in answer.citations[0].text, answer.answer
 
 
