@@ -93,14 +93,16 @@ class Assistant:
 
     def ensure_index(self, progress: Progress | None = None) -> BuildReport | None:
         """Build the index if there is none yet (first run), or finish a build that was
-        interrupted (the previous generation is served meanwhile)."""
+        interrupted (the previous generation is served meanwhile) — also one killed after
+        its switch, whose leftovers are dropped."""
         pointer = self.store.pointer()
         if pointer is None:
             log.info("no index yet: building it from %s", self.settings.corpus_dir)
             return self.reindex(progress=progress)[0]
         if pointer.get("pending"):
             log.warning("an index build was interrupted (%s): finishing it", pointer["pending"])
-            return self.reindex(rebuild=bool(pointer.get("pending_rebuild")), progress=progress, resume=True)[0]
+            return self.reindex(progress=progress, resume=True)[0]
+        self.store.tidy()
         return None
 
     def snapshot(self) -> Snapshot:

@@ -6,13 +6,18 @@ it, so a reader always finds a whole index. Unchanged clauses (same content hash
 model) take their vectors from the previous generation instead of being embedded again.
 The previous generation is kept until the next build, for readers still holding it.
 
+A build records itself in the pointer (`pending`) before it writes; a build killed at any
+point is finished by the next build (or app start) from what it had written.
+
 Works the same on the embedded store in index/ and on a Chroma server.
 """
 from __future__ import annotations
 
 import fcntl
 import hashlib
+import os
 import re
+import signal
 import threading
 import time
 from contextlib import contextmanager
@@ -31,6 +36,7 @@ from .embeddings import embed_queries
 
 EMBED_BATCH = 16
 WRITE_BATCH = 2000
+FLUSH_SECONDS = 10.0  # embedded records are written at least this often: an interrupted build loses little
 READ_BATCH = 5000
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
@@ -61,11 +67,13 @@ class BuildReport:
     seconds: float
     questions: int = 0  # associated questions in the index
     questions_embedded: int = 0
+    resumed: bool = False  # it finished a build that had been interrupted
 
     def summary(self) -> str:
         if self.unchanged:
             return f"索引已是最新（{self.total} 条）/ index up to date ({self.total} clauses)"
-        return (f"索引已更新：共 {self.total} 条，新嵌入 {self.embedded}，复用 {self.reused}，删除 {self.removed}"
+        return (("已续完上次中断的索引构建。/ finished an interrupted build. " if self.resumed else "")
+                + f"索引已更新：共 {self.total} 条，新嵌入 {self.embedded}，复用 {self.reused}，删除 {self.removed}"
                 + (f"，保留读取失败文件的旧条文 {self.kept}" if self.kept else "")
                 + f"，关联问题 {self.questions}（新嵌入 {self.questions_embedded}）"
                 + f"，用时 {self.seconds:.1f} 秒 / index {self.collection}: {self.total} clauses,"
@@ -112,6 +120,14 @@ def question_collection(name: str) -> str:
 def _generation(name: str) -> int:
     match = re.search(r"-g(\d+)$", name or "")
     return int(match.group(1)) if match else 0
+
+
+def _stop_here(stage: str) -> None:
+    """Test hook, the only reader of POLICYQA_TEST_KILL_AT: a build run with it set to a stage
+    (before-write, mid-write, written, switched) is killed there with SIGKILL, as by a power
+    cut (tests/test_interrupted_rebuild.py)."""
+    if os.environ.get("POLICYQA_TEST_KILL_AT") == stage:
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def connect(settings: Settings) -> ClientAPI:
@@ -194,9 +210,10 @@ class IndexStore:
         the associated questions of those clauses. With resume=True, only if an interrupted
         build is recorded (another process may have finished it meanwhile).
 
-        Vectors are reused from the active generation (unless `rebuild`) and from the
-        collection an interrupted build left behind, so a build killed at any stage is
-        finished, not redone."""
+        An interrupted build is finished, not redone: if its collections are complete it is
+        switched on as it is; otherwise a new generation takes every vector it had written
+        (an interrupted rebuild stays a rebuild). Other vectors are reused from the active
+        generation unless `rebuild`."""
         model_id = embeddings.model_id
         started = time.monotonic()
         with self._exclusive():
@@ -205,25 +222,36 @@ class IndexStore:
             if resume and not pending:
                 return BuildReport(pointer.get("active", ""), model_id, int(pointer.get("clauses", 0)), 0, 0, 0, 0,
                                    True, 0.0)
-            same_model = pointer.get("model") == model_id
-            old = self._get(pointer["active"]) if pointer and same_model else None
-            sources = [c for c in (self._get(pending) if pending and same_model else None,
-                                   None if rebuild else old) if c is not None]
+            _stop_here("before-write")
+            old = self._get(pointer["active"]) if pointer.get("model") == model_id else None
+            interrupted = self._get(pending) if pending else None
+            if interrupted is not None and ((interrupted.metadata or {}).get("model") != model_id
+                                            or rebuild and not pointer.get("pending_rebuild")):
+                interrupted = None  # another model's vectors, or a plain build's copies of the old ones
+            rebuild = rebuild or bool(pending and pointer.get("pending_rebuild"))
             wanted = {c.id: c for c in clauses}
             old_hashes = self._hashes(old) if old is not None else {}
             keep_sources = set(keep_sources)
             kept = [cid for cid, (_, src) in old_hashes.items() if src in keep_sources and cid not in wanted]
             records = {c.id: c.content_hash for c in clauses}
             q_records = question_records(questions or {}, set(wanted) | set(kept))
+            removed = len(set(old_hashes) - set(wanted) - set(kept))
             if old is not None and not pending and not rebuild and self._holds(old, records, kept, q_records):
                 self._clean(pointer["active"], pointer.get("previous", ""))
                 return BuildReport(old.name, model_id, len(old_hashes), 0, len(records), 0, len(kept), True,
                                    time.monotonic() - started, questions=len(q_records))
+            if interrupted is not None and self._holds(interrupted, records, kept, q_records):
+                # Killed after writing everything, before the switch: switch now.
+                total = interrupted.count()
+                self._switch(pending, pointer, model_id, _generation(pending), total, len(q_records))
+                return BuildReport(pending, model_id, total, 0, total, removed, len(kept), False,
+                                   time.monotonic() - started, questions=len(q_records), resumed=True)
 
             generation = max(int(pointer.get("generation", 0)), _generation(pending)) + 1
             name = f"{self.prefix}-g{generation:06d}"
             if pointer:  # recorded, so that a build killed half-way is finished at the next start
                 self._pointer_collection().modify(metadata={**pointer, "pending": name, "pending_rebuild": rebuild})
+            sources = [c for c in (interrupted, None if rebuild else old) if c is not None]
             target = self._create(name, model_id)
             reused = self._reuse_vectors(sources, target, clauses, progress)
             if kept and old is not None:
@@ -236,17 +264,25 @@ class IndexStore:
             self._embed_questions(q_target, [q for qid, q in q_records.items() if qid not in q_reused], embeddings,
                                   progress)
             total = target.count()
+            _stop_here("written")
             self._switch(name, pointer, model_id, generation, total, q_target.count())
-            removed = len(set(old_hashes) - set(wanted) - set(kept))
             return BuildReport(name, model_id, total, len(fresh), len(reused), removed, len(kept), False,
                                time.monotonic() - started, questions=q_target.count(),
-                               questions_embedded=len(q_records) - len(q_reused))
+                               questions_embedded=len(q_records) - len(q_reused), resumed=interrupted is not None)
+
+    def tidy(self) -> None:
+        """Drop what a build killed after its switch left behind. Skipped while a build is
+        running here: it cleans up when it switches."""
+        with self._exclusive(wait=False) as held:
+            pointer = self.pointer() if held else None
+            if pointer and not pointer.get("pending"):
+                self._clean(pointer["active"], pointer.get("previous", ""))
 
     def _holds(self, collection: Collection, records: dict[str, str], kept: list[str],
                q_records: dict[str, "QuestionRecord"]) -> bool:
-        """Whether a generation already holds exactly these clauses and questions."""
+        """Whether a generation holds exactly these clauses (and the kept ones) and questions."""
         hashes = self._hashes(collection)
-        if {cid: h for cid, (h, _) in hashes.items() if cid not in kept} != records:
+        if set(hashes) != set(records) | set(kept) or any(hashes[cid][0] != h for cid, h in records.items()):
             return False
         q_collection = self._get(question_collection(collection.name))
         q_hashes = self._hashes(q_collection) if q_collection is not None else {}
@@ -280,8 +316,8 @@ class IndexStore:
                 batch = ids[i:i + WRITE_BATCH]
                 page = source.get(ids=batch, include=["embeddings"])
                 clauses_ = [wanted[cid] for cid in page["ids"]]
-                target.add(ids=page["ids"], embeddings=page["embeddings"], documents=[c.text for c in clauses_],
-                           metadatas=[clause_metadata(c) for c in clauses_])
+                self._write(target, page["ids"], page["embeddings"], [c.text for c in clauses_],
+                            [clause_metadata(c) for c in clauses_])
                 if progress:
                     progress("复用未变条文 / reusing unchanged clauses", min(i + WRITE_BATCH, len(ids)), len(ids))
             reused.update(ids)
@@ -311,15 +347,17 @@ class IndexStore:
         for i in range(0, len(ids), WRITE_BATCH):
             batch = ids[i:i + WRITE_BATCH]
             page = source.get(ids=batch, include=["embeddings", "documents", "metadatas"])
-            target.add(ids=page["ids"], embeddings=page["embeddings"], documents=page["documents"],
-                       metadatas=page["metadatas"])
+            self._write(target, page["ids"], page["embeddings"], page["documents"], page["metadatas"])
             if progress:
                 progress(stage, min(i + WRITE_BATCH, len(ids)), len(ids))
 
+    @staticmethod
+    def _write(target: Collection, ids: list[str], vectors: list, documents: list[str], metadatas: list[dict]) -> None:
+        target.add(ids=ids, embeddings=vectors, documents=documents, metadatas=metadatas)
+        _stop_here("mid-write")
+
     def _embed_into(self, target: Collection, clauses: list[Clause], embeddings: Embeddings,
                     progress: Progress | None) -> None:
-        """Embed in small batches (what the model handles well), write in large ones (what a
-        Chroma server handles well: one request per WRITE_BATCH clauses, not per 16)."""
         self._embed_batches(target, clauses, lambda batch: embeddings.embed_documents([search_text(c) for c in batch]),
                             lambda c: (c.id, c.text, clause_metadata(c)),
                             progress, "嵌入新条文 / embedding new clauses")
@@ -331,31 +369,31 @@ class IndexStore:
                             lambda q: (q.id, q.text, {"clause_id": q.clause_id, "hash": q.hash}),
                             progress, "嵌入关联问题 / embedding associated questions")
 
-    @staticmethod
-    def _embed_batches(target: Collection, items: list, embed, record, progress: Progress | None,
+    def _embed_batches(self, target: Collection, items: list, embed, record, progress: Progress | None,
                        stage: str) -> None:
+        """Embed in small batches (what the model handles well), write in large ones (what a
+        Chroma server handles well: one request per WRITE_BATCH records, not per 16) but at
+        least every FLUSH_SECONDS. The last progress report comes after the last write."""
         pending: list[tuple[tuple[str, str, dict], list[float]]] = []
-
-        def flush() -> None:
-            if pending:
-                target.add(ids=[r[0] for r, _ in pending], embeddings=[v for _, v in pending],
-                           documents=[r[1] for r, _ in pending], metadatas=[r[2] for r, _ in pending])
-                pending.clear()
-
+        written = time.monotonic()
         for i in range(0, len(items), EMBED_BATCH):
             batch = items[i:i + EMBED_BATCH]
             pending.extend(zip(map(record, batch), embed(batch)))
-            if len(pending) >= WRITE_BATCH:
-                flush()
+            done = min(i + EMBED_BATCH, len(items))
+            if len(pending) >= WRITE_BATCH or done == len(items) or time.monotonic() - written >= FLUSH_SECONDS:
+                self._write(target, [r[0] for r, _ in pending], [v for _, v in pending],
+                            [r[1] for r, _ in pending], [r[2] for r, _ in pending])
+                pending.clear()
+                written = time.monotonic()
             if progress:
-                progress(stage, min(i + EMBED_BATCH, len(items)), len(items))
-        flush()
+                progress(stage, done, len(items))
 
     def _switch(self, name: str, pointer: dict, model_id: str, generation: int, total: int, questions: int) -> None:
         previous = pointer.get("active", "")
         meta = {"active": name, "previous": previous, "model": model_id, "generation": generation,
                 "clauses": total, "questions": questions, "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
         self._pointer_collection().modify(metadata=meta)
+        _stop_here("switched")
         self._clean(name, previous)
 
     def _clean(self, active: str, previous: str) -> None:
@@ -376,13 +414,23 @@ class IndexStore:
             pass
 
     @contextmanager
-    def _exclusive(self) -> Iterator[None]:
-        """One build at a time: in this process (a lock) and on this machine (a file lock)."""
-        with self._build_lock:
+    def _exclusive(self, wait: bool = True) -> Iterator[bool]:
+        """One build at a time: in this process (a lock) and on this machine (a file lock).
+        Yields whether the lock is held (always, when waiting)."""
+        if not self._build_lock.acquire(blocking=wait):
+            yield False
+            return
+        try:
             self.settings.index_dir.mkdir(parents=True, exist_ok=True)
             with open(self.settings.index_dir / ".build.lock", "w") as handle:
-                fcntl.flock(handle, fcntl.LOCK_EX)
                 try:
-                    yield
+                    fcntl.flock(handle, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    yield False
+                    return
+                try:
+                    yield True
                 finally:
                     fcntl.flock(handle, fcntl.LOCK_UN)
+        finally:
+            self._build_lock.release()

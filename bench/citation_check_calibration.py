@@ -1,7 +1,7 @@
 """Calibrate the citation check's support threshold on the dev set.
 
-For each answerable dev question, the clause the extractive answer cites first is the
-"right" clause. Sentences like a model would write citing it are simulated from the
+For each answerable dev question, the first clause the extractive answer cites that holds
+the expected evidence is the "right" clause. Sentences like a model would write citing it are simulated from the
 question and a window of the quote (a restatement keeps the key terms, drops some);
 each is scored against the right clause (should pass) and against the other retrieved
 clauses that do not hold the evidence (same topic, wrong clause: should fail).
@@ -43,9 +43,9 @@ def main(path: str = "eval/dev.jsonl") -> None:
         if not item.answerable:
             continue
         trace = assistant.trace(item.question, item.history)
-        if not trace.answer.citations:
+        first = next((c for c in trace.answer.citations if item.found_in(c.text)), None)
+        if first is None:
             continue
-        first = trace.answer.citations[0]
         others = [h.clause.text for h in trace.prepared.retrieval.hits
                   if h.clause.id != first.clause_id and not item.found_in(h.clause.text)]
         for sentence in restatements(item.question, first.quote, rng):

@@ -1,75 +1,117 @@
-"""Latency at one client, extractive mode, shipped corpus; start-up time; peak memory.
+"""Latency at one client, extractive mode; start-up time; peak memory.
 
-    python bench/latency.py [--rounds 3]
+    python bench/latency.py [--rounds 3] [--starts 3] [--questions N] [--corpus DIR] [--index-from DIR] [--json FILE]
 
-Prints medians and p95 for: a question end to end over HTTP (first time each question is
-asked, and again from the answer cache), retrieval alone, query embedding alone (in
-process, uncached); the app's start-up to ready with a fresh index and with an existing
-one; the serving process's peak RSS.
+Without --index-from the app's first start builds the index (timed once). Then the app is
+started over a copy of that index, and restarted --starts times (time to /healthz ready);
+the last one serves.
+
+Each round takes every question of the evaluation sets, in a spelling not asked before,
+ten at a time: over HTTP (nothing cached), over HTTP again (the answer cache), then in
+this process the query embedding alone, retrieval alone (embedding included) and the whole
+answer pipeline without HTTP (Assistant.ask) — each uncached. A round yields a p50 and p95
+of each way; reported is the median over the rounds (min–max). The ratio HTTP p50 ÷
+embedding p50 is taken in each round, the two measured on the same questions seconds
+apart: it carries over between machines where absolute times do not.
 """
 from __future__ import annotations
 
 import argparse
+import shutil
+import tempfile
 import time
+from pathlib import Path
 
 import httpx
 
-from common import App, machine, peak_rss_mb, questions, summary
+from common import App, Report, bench_arguments, peak_rss_mb, percentile, questions, spread, variant
+
+BLOCK = 10  # questions timed one way, then the same ones the next way: a drift of the machine weighs on all
+
+
+def timed(function, texts: list[str]) -> list[float]:
+    out = []
+    for text in texts:
+        started = time.perf_counter()
+        function(text)
+        out.append((time.perf_counter() - started) * 1000)
+    return out
+
+
+def ask_over_http(client: httpx.Client, text: str) -> None:
+    reply = client.post("/api/ask", json={"question": text})
+    assert reply.status_code == 200, reply.text
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--starts", type=int, default=3)
+    parser.add_argument("--questions", type=int, help="only the first N questions (a quicker run)")
+    bench_arguments(parser)
     args = parser.parse_args()
-    qs = questions()
-    print(f"machine: {machine()}")
+    report = Report("latency.py", args.json)
+    qs = questions()[:args.questions]
 
-    cold = App()
-    print(f"start-up to ready, building the index:   {cold.wait_ready():6.1f} s")
-    cold.stop()
-    warm = App(index_dir=cold.tmp / "index")
-    print(f"start-up to ready, index already built:  {warm.wait_ready():6.1f} s")
+    index_from, first = args.index_from, None
+    if index_from is None:
+        first = App(args.corpus)
+        report.row("first start to ready (builds the index), s", spread([first.wait_ready()]), 1)
+        first.stop(keep_index=True)
+        index_from = first.index
+    app = App(args.corpus, index_from)
+    app.wait_ready()  # the first start over the copy builds its BM25 cache, as any first start does
+    starts = []
+    for _ in range(args.starts):
+        app.restart()
+        starts.append(app.wait_ready())
+    report.row("restart to ready, index present, s", spread(starts), len(starts))
 
-    first, repeat = [], []
-    with httpx.Client(base_url=warm.url, timeout=30) as client:
-        for round_no in range(args.rounds):
-            for q in qs:
-                # Each round a different text (trailing question marks): nothing is cached.
-                q = q.rstrip("？?") + "？" * (round_no + 1)
-                started = time.perf_counter()
-                assert client.post("/api/ask", json={"question": q}).status_code == 200
-                first.append((time.perf_counter() - started) * 1000)
-                started = time.perf_counter()
-                assert client.post("/api/ask", json={"question": q}).status_code == 200
-                repeat.append((time.perf_counter() - started) * 1000)
-    print(f"question over HTTP (not cached):         {summary(first)}")
-    print(f"question over HTTP (asked again: cache): {summary(repeat)}")
-    print(f"peak RSS of the serving process:          {peak_rss_mb(warm.proc.pid):6.0f} MB")
-    warm.stop()
-
-    import os
-    from pathlib import Path
-
-    os.environ["POLICYQA_INDEX_DIR"] = str(Path(cold.tmp) / "index")
-    os.environ["POLICYQA_CORPUS_DIR"] = str(Path(cold.tmp) / "corpus")
     from assistant.config import Settings
+    from assistant.ranking import RANK_DEPTH
     from assistant.retrieval import HybridRetriever
     from assistant.service import Assistant
 
-    assistant = Assistant(Settings.from_env())
-    retriever = HybridRetriever(assistant.snapshot(), assistant.embeddings.inner)
-    embed, retrieve = [], []
-    for round_no in range(args.rounds):
-        for q in qs:
-            q = q.rstrip("？?") + "？" * (round_no + 1)
-            started = time.perf_counter()
-            assistant.embeddings.inner.embed_query(q)
-            embed.append((time.perf_counter() - started) * 1000)
-            started = time.perf_counter()
-            retriever.search(q, 6)
-            retrieve.append((time.perf_counter() - started) * 1000)
-    print(f"query embedding alone (uncached):        {summary(embed)}")
-    print(f"retrieval alone (embedding included):    {summary(retrieve)}")
+    local = Path(tempfile.mkdtemp(prefix="policyqa-latency-"))
+    shutil.copytree(index_from, local / "index")
+    assistant = Assistant(Settings.from_env({}, corpus_dir=app.corpus, index_dir=local / "index"))
+    model = assistant.embeddings.inner  # uncached
+    retriever = HybridRetriever(assistant.snapshot(), model, assistant.thesaurus)
+
+    rounds: dict[str, list[tuple[float, float]]] = {k: [] for k in ("http", "cached", "embed", "retrieve", "ask")}
+    ratios = []
+    with httpx.Client(base_url=app.url, timeout=60) as client:
+        ask_over_http(client, variant(qs[0], 253))  # the first request pays for lazy imports
+        ways = {"http": lambda t: ask_over_http(client, t), "cached": lambda t: ask_over_http(client, t),
+                "embed": model.embed_query, "retrieve": lambda t: retriever.search(t, RANK_DEPTH),
+                "ask": assistant.ask}
+        for r in range(args.rounds):
+            texts = [variant(q, r) for q in qs]
+            measured: dict[str, list[float]] = {key: [] for key in ways}
+            for i in range(0, len(texts), BLOCK):
+                for key, way in ways.items():
+                    measured[key] += timed(way, texts[i:i + BLOCK])
+            for key, values in measured.items():
+                rounds[key].append((percentile(values, 50), percentile(values, 95)))
+            ratios.append(rounds["http"][-1][0] / rounds["embed"][-1][0])
+            print(f"round {r + 1}: " + ", ".join(f"{k} p50 {v[-1][0]:.1f} ms" for k, v in rounds.items()), flush=True)
+
+    def p50_p95(key: str) -> str:
+        return f"p50 {spread([a for a, _ in rounds[key]])}, p95 {spread([b for _, b in rounds[key]])}"
+
+    n = f"{len(qs)} questions"
+    report.row(f"question over HTTP, 1 client, nothing cached ({n}), ms", p50_p95("http"), args.rounds)
+    report.row("the same question again (answer cache), ms", p50_p95("cached"), args.rounds)
+    report.row("answer pipeline in process, no HTTP (Assistant.ask), ms", p50_p95("ask"), args.rounds)
+    report.row("retrieval alone (embedding included), ms", p50_p95("retrieve"), args.rounds)
+    report.row("query embedding alone, ms", p50_p95("embed"), args.rounds)
+    report.row("HTTP p50 ÷ query-embedding p50, same round", spread(ratios, 2), args.rounds)
+    report.row("peak RSS of the serving process, MB", spread([peak_rss_mb(app.proc.pid)], 0), 1)
+    app.stop()
+    if first is not None:
+        shutil.rmtree(first.tmp, ignore_errors=True)
+    shutil.rmtree(local, ignore_errors=True)
+    report.save()
 
 
 if __name__ == "__main__":

@@ -1,87 +1,152 @@
 """Load on /api/ask over loopback: throughput and latency at rising concurrency, and what
-happens past saturation (bounded queue, clear 503s).
+happens past saturation (a bounded queue, 503 with Retry-After).
 
-    python bench/load.py [--seconds 10] [--levels 1,2,4,8,16,32,64,128] [--traffic unique|repeated]
+    python bench/load.py [--seconds 4] [--runs 3] [--levels 1,2,4,8,16,32,64,128]
+                         [--traffic unique|repeated] [--placement shared|pinned|both]
+                         [--corpus DIR] [--index-from DIR] [--json FILE]
 
-`unique`: question texts varied so that no cache helps (trailing question marks: the same
-retrieval, a different text to embed) — the worst case.
-`repeated`: the dev and held-out questions over and over (a class asking the same things;
-the answer cache serves repeats). Reports, per level: answered per second, median and p95
-latency of answered requests, and 503s.
+The client (this process: asyncio, httpx) needs CPU too. `shared`: client and server share
+every core, as when both run on one machine — the client's work slows the server.
+`pinned`: the client on core 0, the server on the other cores (`taskset`); on 2 cores the
+server then has one core to itself. Comparing the two tells the server's own capacity from
+the cost of the client beside it.
+
+`unique`: every request a spelling of a question the server has not seen (no cache helps):
+the worst case. `repeated`: 40 evaluation questions over and over, each asked once before
+the first level (a class asking the same things; the answer cache serves them).
+
+Each level runs --runs times for --seconds; per run: answered per second, p50 and p95 of
+answered requests. Reported: the median over the runs (min–max); 503s and errors summed.
+Every 503 must carry a Retry-After of whole seconds, and the client waits that long before
+its next question, as a well-behaved client does.
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
 import itertools
+import os
+import statistics
 import time
 
 import httpx
 
-from common import App, machine, percentile, questions
+from common import App, Report, bench_arguments, built_index, percentile, questions, spread, variant
 
-SEQUENCE = itertools.count()
+REPEATED = 40  # questions in the repeated traffic
+SEQUENCE = itertools.count()  # shared by every client, run and level: no text comes round again
 
 
-async def level(url: str, clients: int, seconds: float, traffic: str, pool: list[str]) -> dict:
+def retry_after(reply: httpx.Response) -> int | None:
+    value = reply.headers.get("retry-after", "")
+    return int(value) if value.isdigit() and int(value) > 0 else None
+
+
+async def run(url: str, clients: int, seconds: float, traffic: str, pool: list[str]) -> dict:
     latencies: list[float] = []
-    refused = errors = declined = 0
+    refused = without_retry_after = errors = declined = 0
     end = time.monotonic() + seconds
     limits = httpx.Limits(max_connections=clients + 4, max_keepalive_connections=clients + 4)
 
-    async def client(c: httpx.AsyncClient, i: int) -> None:
-        nonlocal refused, errors, declined
-        n = 0
+    async def client(c: httpx.AsyncClient) -> None:
+        nonlocal refused, without_retry_after, errors, declined
         while time.monotonic() < end:
-            k = next(SEQUENCE)  # shared by every client and level: no text comes round again soon
-            q = pool[k % len(pool)]
-            if traffic == "unique":  # 68 questions x 61 variants: more texts than any cache holds
-                q = q.rstrip("？?") + "？" * (1 + k // len(pool) % 61)
+            k = next(SEQUENCE)
+            q = variant(pool[k % len(pool)], k // len(pool)) if traffic == "unique" else pool[k % len(pool)]
             started = time.perf_counter()
             try:
                 reply = await c.post("/api/ask", json={"question": q})
-                if reply.status_code == 200:
-                    latencies.append((time.perf_counter() - started) * 1000)
-                    declined += reply.json()["refused"]
-                elif reply.status_code == 503:
-                    refused += 1
-                    await asyncio.sleep(0.2)  # a client honouring Retry-After, loosely
-                else:
-                    errors += 1
             except httpx.HTTPError:
                 errors += 1
-            n += 1
+                continue
+            if reply.status_code == 200:
+                latencies.append((time.perf_counter() - started) * 1000)
+                declined += reply.json()["refused"]
+            elif reply.status_code == 503:
+                refused += 1
+                wait = retry_after(reply)
+                without_retry_after += wait is None
+                await asyncio.sleep(wait or 1)
+            else:
+                errors += 1
 
     async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as c:
         started = time.monotonic()
-        await asyncio.gather(*(client(c, i) for i in range(clients)))
+        await asyncio.gather(*(client(c) for _ in range(clients)))
         elapsed = time.monotonic() - started
-    return {"clients": clients, "per_second": len(latencies) / elapsed, "refused": refused, "errors": errors,
-            "declined": declined / max(len(latencies), 1),
+    return {"per_second": len(latencies) / elapsed, "refused": refused, "without_retry_after": without_retry_after,
+            "errors": errors, "declined": declined / max(len(latencies), 1),
             "p50": percentile(latencies, 50) if latencies else float("nan"),
             "p95": percentile(latencies, 95) if latencies else float("nan")}
 
 
+def placement_cpus(placement: str) -> tuple[str, set[int] | None]:
+    """The server's CPU list for taskset and the client's CPUs (None: every core)."""
+    if placement == "shared":
+        return "", None
+    cores = sorted(os.sched_getaffinity(0))
+    assert len(cores) >= 2, "pinning needs at least 2 cores"
+    return ",".join(map(str, cores[1:])), {cores[0]}
+
+
+def measure(args, placement: str, report: Report) -> None:
+    server_cpus, client_cpus = placement_cpus(placement)
+    everywhere = os.sched_getaffinity(0)
+    app = App(args.corpus, args.index_from, cpus=server_cpus)
+    app.wait_ready()
+    if client_cpus:
+        os.sched_setaffinity(0, client_cpus)
+    pool = questions()[:REPEATED] if args.traffic == "repeated" else questions()
+    where = ("client and server share every core" if placement == "shared"
+             else f"client on core {min(client_cpus)}, server on core{'s' * (',' in server_cpus)} {server_cpus}")
+    rows = ["| clients | answered/s | p50 ms | p95 ms | 503s (with Retry-After) | errors | declined |",
+            "|---|---|---|---|---|---|---|"]
+    best = (0.0, "")
+    try:
+        asyncio.run(run(app.url, 2, 3, args.traffic, pool))  # warm-up
+        if args.traffic == "repeated":
+            for q in pool:
+                httpx.post(f"{app.url}/api/ask", json={"question": q}, timeout=60).raise_for_status()
+        for clients in (int(x) for x in args.levels.split(",")):
+            runs = [asyncio.run(run(app.url, clients, args.seconds, args.traffic, pool)) for _ in range(args.runs)]
+            rate = spread([r["per_second"] for r in runs])
+            p50, p95 = spread([r["p50"] for r in runs], 0), spread([r["p95"] for r in runs], 0)
+            refused = sum(r["refused"] for r in runs)
+            with_header = refused - sum(r["without_retry_after"] for r in runs)
+            errors = sum(r["errors"] for r in runs)
+            declined = sum(r["declined"] for r in runs) / len(runs)
+            rows.append(f"| {clients} | {rate} | {p50} | {p95} | {refused} ({with_header}) | {errors} | {declined:.0%} |")
+            print(rows[-1], flush=True)
+            median_rate = statistics.median(r["per_second"] for r in runs)
+            if median_rate > best[0]:
+                best = (median_rate, f"{rate} answers/s at p95 {p95} ms ({clients} client{'s' * (clients > 1)})")
+            last = (clients, refused, with_header, errors)
+    finally:
+        os.sched_setaffinity(0, everywhere)
+        app.stop()
+    title = f"Load, {args.traffic} traffic, {where} ({args.runs} × {args.seconds:.0f} s per level):"
+    report.table(title + "\n\n" + "\n".join(rows))
+    report.row(f"best throughput, {args.traffic} traffic, {where}", best[1], args.runs)
+    if args.traffic == "unique":  # the highest level: past saturation
+        clients, refused, with_header, errors = last
+        report.row(f"{clients} clients, {where}: refused with 503 (of which with Retry-After) / errors",
+                   f"{refused} ({with_header}) / {errors}", args.runs)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--seconds", type=float, default=4)
+    parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--levels", default="1,2,4,8,16,32,64,128")
     parser.add_argument("--traffic", choices=["unique", "repeated"], default="unique")
+    parser.add_argument("--placement", choices=["shared", "pinned", "both"], default="both")
+    bench_arguments(parser)
     args = parser.parse_args()
-    print(f"machine: {machine()}; traffic: {args.traffic}; {args.seconds:.0f} s per level")
-    app = App()
-    app.wait_ready()
-    pool = questions()
-    try:
-        asyncio.run(level(app.url, 2, 3, args.traffic, pool))  # warm-up
-        print("| clients | answered/s | p50 ms | p95 ms | 503s | errors | declined (not covered) |")
-        print("|---|---|---|---|---|---|---|")
-        for clients in (int(x) for x in args.levels.split(",")):
-            r = asyncio.run(level(app.url, clients, args.seconds, args.traffic, pool))
-            print(f"| {clients} | {r['per_second']:.1f} | {r['p50']:.0f} | {r['p95']:.0f} | {r['refused']} | "
-                  f"{r['errors']} | {r['declined']:.0%} |", flush=True)
-    finally:
-        app.stop()
+    report = Report("load.py", args.json)
+    args.index_from = args.index_from or built_index(args.corpus)
+    for placement in (["shared", "pinned"] if args.placement == "both" else [args.placement]):
+        measure(args, placement, report)
+    report.save()
 
 
 if __name__ == "__main__":

