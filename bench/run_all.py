@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import shlex
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -62,12 +63,11 @@ def main() -> None:
     for n, command in enumerate(plan(args.quick, corpus, tmp / "index")):
         out = tmp / f"{n}.json"
         print(f"\n$ python bench/{shlex.join(command)}", file=sys.stderr, flush=True)
-        began = time.monotonic()
         subprocess.run([sys.executable, str(ROOT / "bench" / command[0]), *command[1:], "--json", str(out)],
                        stdout=sys.stderr, check=True)
         result = json.loads(out.read_text(encoding="utf-8"))
-        result["minutes"] = (time.monotonic() - began) / 60
         results.append(result)
+    shutil.rmtree(tmp, ignore_errors=True)
 
     argv = " ".join(["python bench/run_all.py", *sys.argv[1:]])
     lines = [f"Measured {date} on {machine()}; code {code_version()}.",
