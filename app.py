@@ -2,7 +2,7 @@
 
     python app.py [--host 127.0.0.1] [--port 7860]
 """
-from assistant.server import main
+from assistant.web.server import main
 
 if __name__ == "__main__":
     main()

@@ -1,14 +1,11 @@
 """Text that Python can hold but UTF-8 cannot carry: a lone UTF-16 surrogate. JSON's
 "\\ud800" (and raw bytes ED A0 80, which json.loads lets through) decode to one, and it
 fails far from where it came in — in SQLite, in the JSON of the response. So text from
-outside is checked once, on the way in: every API request body (RequestModel) and every
+outside is checked once, on the way in: every API request body (web/requests.py) and every
 question (Assistant), whatever the channel."""
 from __future__ import annotations
 
 import re
-
-from pydantic import BaseModel, model_validator
-from pydantic_core import PydanticCustomError
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # a str holds a valid pair as one code point
 INVALID_TEXT = "invalid_text"
@@ -35,14 +32,3 @@ def malformed(value: object) -> bool:
 def repaired(text: str) -> str:
     """`text` with each lone surrogate replaced by U+FFFD, for records that must be kept."""
     return _LONE_SURROGATE.sub("\ufffd", text)
-
-
-class RequestModel(BaseModel):
-    """Base of every JSON request body: one with a lone surrogate anywhere is a 422."""
-
-    @model_validator(mode="before")
-    @classmethod
-    def _well_formed(cls, data):
-        if malformed(data):
-            raise PydanticCustomError(INVALID_TEXT, INVALID_TEXT_MESSAGE)
-        return data

@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from starlette.testclient import TestClient
 
 from assistant import errors
-from assistant.admission import AdmissionControl
+from assistant.web.admission import AdmissionControl
 
 from conftest import ADMIN_TOKEN, serve_small_corpus
 

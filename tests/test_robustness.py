@@ -12,7 +12,7 @@ from assistant.catalog import uncatalogued
 from assistant.loaders import LoadError, load_document
 from assistant.service import Assistant, QuestionError
 from assistant.splitter import split_document
-from assistant.wechat.messages import MessageError, parse_message
+from assistant.web.wechat.messages import MessageError, parse_message
 
 from conftest import make_settings
 

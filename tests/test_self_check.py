@@ -135,7 +135,7 @@ def test_the_result_downloads_as_word_and_markdown(client):
 
 
 def test_the_phone_summary_lists_what_is_met_then_the_open_questions(clauses):
-    from assistant.wechat.text import self_check_text, split_utf8
+    from assistant.web.wechat.text import self_check_text, split_utf8
 
     text = self_check_text(evaluate(default_data(), clauses, Library.load(CORPUS), SITUATION,
                                     {"personal-gain": True}))

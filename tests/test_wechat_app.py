@@ -14,9 +14,9 @@ from urllib.parse import parse_qs, urlparse
 import httpx
 import pytest
 
-from assistant.wechat.bot import HOLDING, NOT_TEXT, RATE_LIMITED, WELCOME
-from assistant.wechat.crypto import MessageCrypto, signature
-from assistant.wechat.messages import parse_fields
+from assistant.web.wechat.bot import HOLDING, NOT_TEXT, RATE_LIMITED, WELCOME
+from assistant.web.wechat.crypto import MessageCrypto, signature
+from assistant.web.wechat.messages import parse_fields
 
 from conftest import DATA, AppServer
 

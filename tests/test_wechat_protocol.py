@@ -7,9 +7,9 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from assistant.answer import Answer, Citation
-from assistant.wechat.crypto import CryptoError, MessageCrypto, SignatureError, check_signature, signature
-from assistant.wechat.messages import MessageError, cdata, parse_fields, parse_message, text_reply
-from assistant.wechat.text import phone_text, split_utf8, truncate_utf8
+from assistant.web.wechat.crypto import CryptoError, MessageCrypto, SignatureError, check_signature, signature
+from assistant.web.wechat.messages import MessageError, cdata, parse_fields, parse_message, text_reply
+from assistant.web.wechat.text import phone_text, split_utf8, truncate_utf8
 
 from conftest import DATA
 

@@ -17,10 +17,10 @@ from wechatpy.crypto import WeChatCrypto
 from wechatpy.enterprise.crypto import WeChatCrypto as WeComCrypto
 from wechatpy.utils import WeChatSigner
 
-from assistant.app_state import AppState
+from assistant.web.app_state import AppState
 from assistant.config import Settings
-from assistant.wechat.crypto import StaleRequest
-from assistant.wechat.routes import make_channel
+from assistant.web.wechat.crypto import StaleRequest
+from assistant.web.wechat.routes import make_channel
 
 from conftest import DATA, serve_small_corpus
 
@@ -161,7 +161,7 @@ def settings_for(tmp_path, **env) -> Settings:
 
 
 def test_without_the_aes_key_the_log_says_safe_mode_is_unavailable(tmp_path, caplog):
-    caplog.set_level(logging.WARNING, logger="assistant.wechat.routes")
+    caplog.set_level(logging.WARNING, logger="assistant.web.wechat.routes")
     assert make_channel("wechat", AppState(settings_for(tmp_path, POLICYQA_WECHAT_TOKEN=OA["token"]))) is not None
     messages = [r.getMessage() for r in caplog.records]
     assert any("POLICYQA_WECHAT_AES_KEY, POLICYQA_WECHAT_APPID —— 安全模式" in m for m in messages)

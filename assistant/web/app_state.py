@@ -14,15 +14,15 @@ import time
 from dataclasses import replace
 from typing import AsyncIterator, Callable, Iterable
 
-from .answer import Answer
-from .bounded import BoundedCache
-from .config import Settings
-from .embeddings import EmbeddingError
-from .logistic import ModelFileError
-from .feedback import FeedbackStore
-from .knowledge_base import KnowledgeBase
-from .service import Assistant
-from .store import IndexModelMismatch, IndexUnavailable
+from ..answer import Answer
+from ..bounded import BoundedCache
+from ..config import Settings
+from ..embeddings import EmbeddingError
+from ..logistic import ModelFileError
+from ..feedback import FeedbackStore
+from ..knowledge_base import KnowledgeBase
+from ..service import Assistant
+from ..store import IndexModelMismatch, IndexUnavailable
 
 log = logging.getLogger(__name__)
 

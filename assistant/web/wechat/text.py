@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import regex
 
-from ..answer import Answer
+from ...answer import Answer
 
 _GRAPHEME = regex.compile(r"\X")
 

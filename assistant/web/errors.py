@@ -11,9 +11,9 @@ from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
 from .app_state import NotReady
-from .knowledge_base import UploadError
-from .service import QuestionError
-from .wellformed import INVALID_TEXT, INVALID_TEXT_MESSAGE
+from ..knowledge_base import UploadError
+from ..service import QuestionError
+from ..wellformed import INVALID_TEXT, INVALID_TEXT_MESSAGE
 
 # The statuses Starlette and FastAPI raise themselves; 400 is a body that cannot be parsed.
 HTTP_ERRORS = {

@@ -12,10 +12,10 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from pydantic import Field, StrictBool
 
-from . import associated
+from .. import associated
 from .app_state import AppState
 from .errors import ApiError
-from .wellformed import RequestModel
+from .requests import RequestModel
 
 log = logging.getLogger(__name__)
 
@@ -159,7 +159,7 @@ def build_router(state: AppState) -> APIRouter:
     @router.get("/api/self-check/questions", tags=["self-check"])
     def self_check_questions():
         """The questions of the 容错自查, red lines first, with the conditions they settle."""
-        from .self_check import default_data
+        from ..self_check import default_data
 
         return {"questions": default_data().questions()}
 
@@ -167,8 +167,8 @@ def build_router(state: AppState) -> APIRouter:
     async def self_check(body: SelfCheckRequest):
         """Provision by provision, which conditions the situation and answers meet — with
         citations, the procedure, and the notice that this is a self-check, not a determination."""
-        from .self_check import SelfCheckError, run
-        from .self_check_export import TITLE, to_docx, to_markdown
+        from ..self_check import SelfCheckError, run
+        from ..self_check_export import TITLE, to_docx, to_markdown
 
         assistant = state.require()
         try:
@@ -186,8 +186,8 @@ def build_router(state: AppState) -> APIRouter:
     @router.post("/api/study", tags=["study packs"])
     def study(body: StudyRequest):
         """A study pack: JSON, Markdown, or a Word document to download."""
-        from .study import StudyPackBuilder, TopicNotFound
-        from .study_export import to_docx, to_markdown
+        from ..study import StudyPackBuilder, TopicNotFound
+        from ..study_export import to_docx, to_markdown
 
         try:
             pack = StudyPackBuilder(state.require()).build(body.topic, body.docs, body.questions)

@@ -12,11 +12,12 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 from fastapi import FastAPI  # noqa: E402
 
-from . import __version__, api, errors, openai_api  # noqa: E402
+from .. import __version__  # noqa: E402
+from . import api, errors, openai_api  # noqa: E402
 from .wechat import routes as wechat_routes  # noqa: E402
 from .admission import AdmissionControl  # noqa: E402
 from .app_state import AppState  # noqa: E402
-from .config import Settings  # noqa: E402
+from ..config import Settings  # noqa: E402
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import PlainTextResponse, Response
 
 from ..app_state import AppState
-from ..config import Settings, WeChatSettings
+from ...config import Settings, WeChatSettings
 from .bot import WeChatBot
 from .crypto import CryptoError, MessageCrypto, SignatureError, StaleRequest, check_signature, check_timestamp
 from .customer_service import CustomerService

@@ -9,14 +9,14 @@ from pathlib import Path
 
 import gradio as gr
 
-from .answer import Answer
+from ..answer import Answer
 from .app_state import AppState, NotReady
-from .associated import QuestionFileError
-from .knowledge_base import UploadError
-from .loaders import SUPPORTED_SUFFIXES
-from .render import EXAMPLE_QUESTIONS, answer_html
-from .service import QuestionError
-from .study import preset_names
+from ..associated import QuestionFileError
+from ..knowledge_base import UploadError
+from ..loaders import SUPPORTED_SUFFIXES
+from ..render import EXAMPLE_QUESTIONS, answer_html
+from ..service import QuestionError
+from ..study import preset_names
 from .webui_self_check import self_check_tab
 
 log = logging.getLogger(__name__)
@@ -156,8 +156,8 @@ def build_ui(state: AppState) -> gr.Blocks:
         return *document_rows(), f"已删除。{report.summary()}"
 
     def study_pack(topic: str, docs: list, questions: float, fmt: str):
-        from .study import StudyPackBuilder, TopicNotFound
-        from .study_export import to_docx, to_markdown
+        from ..study import StudyPackBuilder, TopicNotFound
+        from ..study_export import to_docx, to_markdown
 
         try:
             pack = StudyPackBuilder(state.require()).build(topic or "", docs or [], int(questions))

@@ -9,7 +9,7 @@ import time
 
 import httpx
 
-from ..config import WeChatSettings
+from ...config import WeChatSettings
 
 log = logging.getLogger(__name__)
 

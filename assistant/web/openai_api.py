@@ -19,11 +19,11 @@ from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 from pydantic import ConfigDict, Field
 
-from .answer import Answer
+from ..answer import Answer
 from .app_state import AppState
 from .errors import ApiError
-from .render import answer_plain
-from .wellformed import RequestModel
+from ..render import answer_plain
+from .requests import RequestModel
 
 MODEL_NAME = "policy-qa"
 

@@ -16,10 +16,10 @@ from concurrent.futures import ThreadPoolExecutor, TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 
 from ..app_state import AppState, NotReady
-from ..bounded import BoundedCache
-from ..condense import Turn
-from ..render import EXAMPLE_QUESTIONS
-from ..service import QuestionError
+from ...bounded import BoundedCache
+from ...condense import Turn
+from ...render import EXAMPLE_QUESTIONS
+from ...service import QuestionError
 from .customer_service import CustomerService, DeliveryError
 from .messages import Incoming
 from .text import SELF_CHECK, phone_text, self_check_text, split_utf8, truncate_utf8
@@ -133,7 +133,7 @@ class WeChatBot:
     def _self_check(self, situation: str) -> list[str]:
         """A message starting with 容错自查: a short guide, what the situation already meets, and
         the questions still to answer — no links (a phone chat cannot fill a form)."""
-        from ..self_check import SelfCheckError, run
+        from ...self_check import SelfCheckError, run
 
         try:
             result = run(self.state.require(), situation)

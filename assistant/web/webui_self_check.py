@@ -9,8 +9,8 @@ from pathlib import Path
 import gradio as gr
 
 from .app_state import AppState, NotReady
-from .self_check import SelfCheckError, default_data, prefill, run
-from .self_check_export import TITLE, to_docx, to_markdown
+from ..self_check import SelfCheckError, default_data, prefill, run
+from ..self_check_export import TITLE, to_docx, to_markdown
 
 CHOICES = ["是", "否", "不清楚"]
 VALUE = {"是": True, "否": False, "不清楚": None}
