@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from .lexical import normalize
+from .lexical import longest_matches
 
 DATA_FILE = Path(__file__).parent / "data" / "audiences.toml"
 
@@ -40,7 +40,8 @@ class Audiences:
         if unknown:
             raise AudienceError(f"audiences include unknown ids: {sorted(unknown)}")
         self.defaults = frozenset(a.id for a in audiences if a.default)
-        self._words = sorted(((w, a.id) for a in audiences for w in a.words), key=lambda p: (-len(p[0]), p[0]))
+        self._audience_of = {w: a.id for a in audiences for w in a.words}
+        self._words = sorted(self._audience_of, key=lambda w: (-len(w), w))
         self._below = {a.id: self._closure(a.id) for a in audiences}
 
     @classmethod
@@ -64,18 +65,7 @@ class Audiences:
 
     def named_in(self, text: str) -> frozenset[str]:
         """Audiences the text names (the longest word wins where two overlap: 村干部 is not 干部)."""
-        norm = normalize(text)
-        taken = [False] * len(norm)
-        found = set()
-        for word, audience_id in self._words:
-            start = norm.find(word)
-            while start >= 0:
-                end = start + len(word)
-                if not any(taken[start:end]):
-                    found.add(audience_id)
-                    taken[start:end] = [True] * len(word)
-                start = norm.find(word, start + 1)
-        return frozenset(found)
+        return frozenset(self._audience_of[word] for word in longest_matches(text, self._words))
 
     def related(self, a: str, b: str) -> bool:
         """One includes the other (or they are the same)."""

@@ -24,10 +24,11 @@ from pathlib import Path
 from .evidence import asked_units, states_amount
 from .lexical import normalize
 from .logistic import REGIMES, LogisticModel, read, regime
+from .query import topics_named
 from .ranking import Candidate
 from .retrieval import Retrieval, Snapshot
 from .thesaurus import default_thesaurus
-from .uncovered import default_uncovered
+
 
 GATE_DEPTH = 5  # clauses examined
 MODEL_FILE = Path(__file__).parent / "data" / "gate.json"
@@ -158,7 +159,7 @@ def _names_uncovered_topic(question: str, evidence: str) -> bool:
     thesaurus = default_thesaurus()
     norm = normalize(evidence)
     return any(not any(form in norm for form in (thesaurus.forms(word) or (word,)))
-               for word in default_uncovered().named_in(question))
+               for word in topics_named(question))
 
 
 def decide(retrieval: Retrieval, snapshot: Snapshot, ranked: list[Candidate], gate: Gate | None = None) -> GateDecision:

@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
-from .lexical import BM25Index, normalize, question_word_parts, question_words
+from .bm25 import BM25Index
+from .lexical import longest_matches, normalize, question_word_parts, question_words
 from .thesaurus import Thesaurus, general_synonyms
+from .uncovered import default_uncovered
 
 _SINGLE_CJK = re.compile(r"^[\u4e00-\u9fff]$")
 _CJK_WORD = re.compile(r"^[\u4e00-\u9fff]{2,4}$")
@@ -124,6 +127,27 @@ class Vocabulary:
 def _subsequence(short: str, long: str) -> bool:
     it = iter(long)
     return all(ch in it for ch in short)
+
+
+@lru_cache(maxsize=1)
+def _topic_words() -> tuple[list[str], dict[str, frozenset[str]]]:
+    """The uncovered topics' words, longest first, and the content words each is made of
+    (the longest only: 病假工资 -> 病假, 工资)."""
+    words = sorted(default_uncovered().topic_of, key=lambda w: (-len(w), w))
+    parts = {}
+    for word in words:
+        inside = set(question_words(word)) - {word}
+        parts[word] = frozenset(p for p in inside if not any(p != q and p in q for q in inside))
+    return words, parts
+
+
+def topics_named(text: str) -> list[str]:
+    """The words of subjects no document governs (uncovered.py) that a question uses: as
+    written, or with two or more of their content words present ("病假期间工资" names 病假工资)."""
+    words, parts = _topic_words()
+    present = set(question_words(text))
+    found = [w for w in words if len(parts[w]) >= 2 and parts[w] <= present]
+    return found + [w for w in longest_matches(text, words) if w not in found]
 
 
 @dataclass(frozen=True)

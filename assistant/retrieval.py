@@ -20,7 +20,8 @@ from langchain_core.embeddings import Embeddings
 
 from .catalog import KIND_ORDER
 from .clause import Clause, search_text
-from .lexical import BM25Index, bigrams, dictionary_version, tokenize
+from .bm25 import BM25Index
+from .lexical import bigrams, dictionary_version, tokenize
 from .query import Analysis, QueryTerms, Vocabulary, analyze
 from .store import IndexStore
 from .thesaurus import Thesaurus

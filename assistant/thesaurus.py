@@ -41,8 +41,6 @@ class Thesaurus:
         for concept in concepts:
             for word in concept.words:
                 self._concept_of.setdefault(word, concept)
-        # Longest first, so "带薪年休假" is found before "年休假" inside it.
-        self._by_length = sorted(self._concept_of, key=lambda w: (-len(w), w))
 
     @classmethod
     def load(cls, path: Path = DATA_FILE) -> "Thesaurus":
@@ -72,21 +70,6 @@ class Thesaurus:
         if concept is None:
             return ()
         return (word, *(w for w in concept.words if w != word))
-
-    def find(self, text: str) -> list[tuple[int, str]]:
-        """Entries occurring in (normalised) text, as (position, word), without overlaps:
-        the longest entry wins where two overlap."""
-        taken = [False] * len(text)
-        found = []
-        for word in self._by_length:
-            start = text.find(word)
-            while start >= 0:
-                end = start + len(word)
-                if not any(taken[start:end]):
-                    found.append((start, word))
-                    taken[start:end] = [True] * len(word)
-                start = text.find(word, start + 1)
-        return sorted(found)
 
 
 @lru_cache(maxsize=1)

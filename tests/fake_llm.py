@@ -60,6 +60,7 @@ class FakeLLM:
         good = f"根据所给条文，{first}[1] 所给条文没有明确规定其他情形。"
         return {
             "good": good,
+            "stall": good,  # reached only after the client has given up waiting
             "bad_citation": good + "此外还应当按照第九条办理相关手续。[9]",
             "unsupported": good + "今天天气晴朗，适合出门踏青游玩。[2]",
             "no_citations": "可以，所有干部犯错都能免责，不必担心。",

@@ -11,7 +11,7 @@ import pytest
 from fastapi import FastAPI
 from starlette.testclient import TestClient
 
-from assistant import errors
+from assistant.web import errors
 from assistant.web.admission import AdmissionControl
 
 from conftest import ADMIN_TOKEN, serve_small_corpus
