@@ -3,9 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from dataclasses import replace
 import logging
-import os
 import sys
 from pathlib import Path
 
@@ -30,6 +28,13 @@ def _progress_bar():
     return update
 
 
+def _extractive(settings):
+    """The same settings without the model: extractive answers only."""
+    from .config import LLMSettings
+
+    return settings.model_copy(update={"llm": LLMSettings()})
+
+
 def _assistant(settings):
     from .service import Assistant
 
@@ -37,7 +42,7 @@ def _assistant(settings):
 
 
 def cmd_index(args, settings) -> int:
-    if args.suggest_questions and not settings.llm_base_url:
+    if args.suggest_questions and not settings.llm.base_url:
         print("错误 / error: --suggest-questions 需要大模型：请设置 POLICYQA_LLM_BASE_URL 和 POLICYQA_LLM_MODEL",
               file=sys.stderr)
         return EXIT_USAGE
@@ -88,11 +93,11 @@ def cmd_eval(args, settings) -> int:
     from .evaluation import format_table, load_items, run_assistant, run_naive_baseline, summarize
 
     items = load_items(Path(args.file), args.split or "")
-    if args.mode == "llm" and not settings.llm_base_url:
+    if args.mode == "llm" and not settings.llm.base_url:
         print("错误 / error: --mode llm 需要设置 POLICYQA_LLM_BASE_URL 和 POLICYQA_LLM_MODEL", file=sys.stderr)
         return EXIT_USAGE
     if args.mode == "extractive":
-        settings = replace(settings, llm_base_url="", llm_model="")
+        settings = _extractive(settings)
     assistant = _assistant(settings)
     assistant.ensure_index(progress=_progress_bar())
     runs = {f"policy-qa ({args.mode})": run_assistant(assistant, items, args.k)}
@@ -124,7 +129,7 @@ def cmd_eval(args, settings) -> int:
 def cmd_calibrate(args, settings) -> int:
     from .calibration import main as calibrate
 
-    settings = replace(settings, llm_base_url="", llm_model="")
+    settings = _extractive(settings)
     assistant = _assistant(settings)
     assistant.ensure_index(progress=_progress_bar())
     folder = Path(args.output) if args.output else settings.models_dir
@@ -283,11 +288,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    from .config import Settings, SettingsError
+    from .config import Settings, SettingsError, configure_process
     from .embeddings import EmbeddingError
     from .evaluation import EvalFileError
     from .logistic import ModelFileError
@@ -295,7 +299,8 @@ def main(argv: list[str] | None = None) -> int:
     from .store import IndexUnavailable
 
     try:
-        settings = Settings.from_env()
+        settings = Settings.load()
+        configure_process(settings)
         return args.func(args, settings)
     except (QuestionError, EvalFileError, SettingsError) as exc:
         print(f"错误 / error: {exc}", file=sys.stderr)

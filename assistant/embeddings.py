@@ -9,7 +9,6 @@ model is refused (see store.py), since vectors of two models are not comparable.
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from langchain_core.embeddings import Embeddings
@@ -81,9 +80,6 @@ class SentenceTransformerEmbeddings(Embeddings):
     def __init__(self, name_or_path: str, device: str = "cpu") -> None:
         if Path(name_or_path).exists():
             name_or_path = str(Path(name_or_path).resolve())
-        else:
-            # Never reach for the network at run time: a name must already be in the local cache.
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
         try:
             from sentence_transformers import SentenceTransformer
 

@@ -107,8 +107,8 @@ def chat_model(settings: Settings, temperature: float = 0.0):
     failure falls back at once)."""
     from langchain_openai import ChatOpenAI
 
-    return ChatOpenAI(base_url=settings.llm_base_url, model=settings.llm_model,
-                      api_key=settings.llm_api_key or "not-needed", timeout=settings.llm_timeout,
+    return ChatOpenAI(base_url=settings.llm.base_url, model=settings.llm.model,
+                      api_key=settings.llm.api_key or "not-needed", timeout=settings.llm.timeout,
                       max_retries=0, temperature=temperature)
 
 
@@ -116,7 +116,7 @@ class LLMAnswerer:
     def __init__(self, settings: Settings, assistant: "Assistant"):
         self.assistant = assistant
         self.model = chat_model(settings)
-        self._slots = threading.BoundedSemaphore(max(settings.llm_concurrency, 1))
+        self._slots = threading.BoundedSemaphore(max(settings.llm.concurrency, 1))
         self.condense_chain = CONDENSE_PROMPT | self.model | StrOutputParser()
         self.chain = (
             RunnableLambda(self._condense, afunc=self._acondense)

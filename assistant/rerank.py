@@ -1,7 +1,6 @@
 """Optional cross-encoder rerank of the fused candidates (POLICYQA_RERANKER=<name-or-path>)."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from .embeddings import EmbeddingError
@@ -15,8 +14,6 @@ class CrossEncoderReranker:
     def __init__(self, name_or_path: str):
         if Path(name_or_path).exists():
             name_or_path = str(Path(name_or_path).resolve())
-        else:
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
         try:
             from sentence_transformers import CrossEncoder
 

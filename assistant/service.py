@@ -78,7 +78,7 @@ class Assistant:
                         "declined for lack of coverage, until `policy-qa calibrate` is run for this model",
                         settings.models_dir, calibrated_for, self.embeddings.model_id)
         self.llm = None
-        if settings.llm_base_url:
+        if settings.llm.base_url:
             from .llm import LLMAnswerer
 
             self.llm = LLMAnswerer(settings, self)

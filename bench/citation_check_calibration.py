@@ -18,7 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from assistant.citation_check import SUPPORT_THRESHOLD, support  # noqa: E402
-from assistant.config import Settings  # noqa: E402
+from assistant.config import Settings, configure_process  # noqa: E402
 from assistant.evaluation import load_items  # noqa: E402
 from assistant.service import Assistant  # noqa: E402
 
@@ -36,7 +36,9 @@ def restatements(question: str, quote: str, rng: random.Random) -> list[str]:
 
 def main(path: str = "eval/dev.jsonl") -> None:
     rng = random.Random(7)
-    assistant = Assistant(Settings.from_env())
+    settings = Settings.load()
+    configure_process(settings)
+    assistant = Assistant(settings)
     assistant.ensure_index()
     right, wrong = [], []
     for item in load_items(Path(path)):

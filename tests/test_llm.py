@@ -27,9 +27,9 @@ def indexed(tmp_path_factory, embeddings):
     return tmp
 
 
-def llm_assistant(indexed, embeddings, url, **overrides) -> Assistant:
-    settings = make_settings(indexed, indexed / "corpus", llm_base_url=url, llm_model="fake_llm-model",
-                             llm_timeout=overrides.pop("llm_timeout", 3.0), **overrides)
+def llm_assistant(indexed, embeddings, url, **llm) -> Assistant:
+    settings = make_settings(indexed, indexed / "corpus",
+                             llm={"base_url": url, "model": "fake_llm-model", "timeout": 3.0, **llm})
     return Assistant(settings, embeddings=embeddings)
 
 
@@ -78,7 +78,7 @@ def test_an_answer_without_valid_citations_falls_back_to_extractive(assistant, f
 ])
 def test_endpoint_failures_fall_back_to_extractive(indexed, embeddings, fake_llm, mode, reason):
     fake_llm.set(mode)
-    answer = llm_assistant(indexed, embeddings, fake_llm.url, llm_timeout=1.5).ask(QUESTION)
+    answer = llm_assistant(indexed, embeddings, fake_llm.url, timeout=1.5).ask(QUESTION)
     assert answer.mode == "extractive" and answer.fallback_reason == reason
     assert not answer.refused and "300%" in answer.citations[0].quote
 
@@ -143,7 +143,7 @@ def test_instructions_inside_documents_and_questions_are_passed_as_data(indexed,
 
 def test_a_busy_model_does_not_hold_up_other_users(indexed, embeddings, fake_llm):
     fake_llm.set("stall")
-    assistant = llm_assistant(indexed, embeddings, fake_llm.url, llm_timeout=4.0, llm_concurrency=1)
+    assistant = llm_assistant(indexed, embeddings, fake_llm.url, timeout=4.0, concurrency=1)
     stalled = threading.Thread(target=assistant.ask, args=(QUESTION,))
     stalled.start()
     for _ in range(200):  # until the first call holds the only slot

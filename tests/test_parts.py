@@ -11,7 +11,6 @@ from assistant.calibration import answer_threshold, decline_threshold
 from assistant.catalog import DocInfo
 from assistant.compose import pick_clauses
 from assistant.condense import Turn, as_follow_up, condense, is_follow_up
-from assistant.config import Settings, SettingsError
 from assistant.evidence import asked_units, states_amount
 from assistant.gate import check_request
 from assistant.bm25 import BM25Index
@@ -21,8 +20,6 @@ from assistant.query import QueryTerms, Term, topics_named
 from assistant.ranking import Candidate, best_span
 from assistant.retrieval import Hit
 from assistant.splitter import split_document
-
-from conftest import make_settings
 
 
 def turns(*questions):
@@ -183,16 +180,3 @@ def test_bm25_weighs_the_forms_a_cadre_did_not_type_less():
     index = BM25Index.build([["年休假", "天数"], ["年假"], ["处分"]])
     scores = index.scores({"年假": 1.0, "年休假": 0.7})
     assert scores[1] > scores[0] > scores[2] == 0
-
-
-# ---- settings ----------------------------------------------------------------------------
-def test_settings_validate_their_input(tmp_path):
-    with pytest.raises(SettingsError, match="整数"):
-        Settings.from_env({"POLICYQA_CHROMA_PORT": "eighty"})
-    with pytest.raises(SettingsError):
-        Settings.from_env({"POLICYQA_COLLECTION": "x!"})
-    with pytest.raises(SettingsError, match="true"):
-        Settings.from_env({"POLICYQA_KEEP_HISTORY": "perhaps"})
-    settings = make_settings(tmp_path, tmp_path / "corpus", max_question_chars=80)
-    assert settings.index_dir == tmp_path / "index" and settings.max_question_chars == 80
-    assert Settings.from_env({"POLICYQA_KEEP_HISTORY": "yes"}).keep_history

@@ -156,8 +156,8 @@ def test_the_start_up_log_names_only_what_is_unavailable(server):
 
 
 def settings_for(tmp_path, **env) -> Settings:
-    return Settings.from_env({"POLICYQA_HOME": str(tmp_path), **env}, data_dir=tmp_path / "data",
-                             corpus_dir=DATA / "small_corpus", index_dir=tmp_path / "index")
+    return Settings.load({"POLICYQA_HOME": str(tmp_path), **env}, data_dir=tmp_path / "data",
+                         corpus_dir=DATA / "small_corpus", index_dir=tmp_path / "index")
 
 
 def test_without_the_aes_key_the_log_says_safe_mode_is_unavailable(tmp_path, caplog):

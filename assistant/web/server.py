@@ -4,31 +4,29 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
+import sys
 from contextlib import asynccontextmanager
 
-# Gradio contacts outside hosts at import unless told not to; deployments are offline.
-os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+from fastapi import FastAPI
 
-from fastapi import FastAPI  # noqa: E402
-
-from .. import __version__  # noqa: E402
-from . import api, errors, openai_api  # noqa: E402
-from .wechat import routes as wechat_routes  # noqa: E402
-from .admission import AdmissionControl  # noqa: E402
-from .app_state import AppState  # noqa: E402
-from ..config import Settings  # noqa: E402
+from .. import __version__
+from . import api, errors, openai_api
+from .wechat import routes as wechat_routes
+from .admission import AdmissionControl
+from .app_state import AppState
+from ..config import Settings, SettingsError, configure_process
 
 log = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings | None = None, state: AppState | None = None) -> FastAPI:
+    settings = settings or Settings.load()
+    configure_process(settings)  # before Gradio and the embedding model load
     import gradio as gr
 
     from .webui import CSS, build_ui
     from .webui_zh import I18N, LOCALIZE_JS
 
-    settings = settings or Settings.from_env()
     state = state or AppState(settings)
 
     @asynccontextmanager
@@ -52,7 +50,10 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
 
 
 def main(argv: list[str] | None = None) -> None:
-    settings = Settings.from_env()
+    try:
+        settings = Settings.load()
+    except SettingsError as exc:
+        sys.exit(f"错误 / error: {exc}")
     parser = argparse.ArgumentParser(description="干部政策问答助手：网页、REST API、微信回调")
     parser.add_argument("--host", default=settings.host, help=f"listen address (POLICYQA_HOST, default {settings.host})")
     parser.add_argument("--port", type=int, default=settings.port, help=f"port (POLICYQA_PORT, default {settings.port})")

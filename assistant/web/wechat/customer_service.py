@@ -9,7 +9,7 @@ import time
 
 import httpx
 
-from ...config import WeChatSettings
+from ...config import ChannelSettings
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +22,7 @@ class DeliveryError(RuntimeError):
 
 
 class CustomerService:
-    def __init__(self, kind: str, settings: WeChatSettings, timeout: float = 10.0):
+    def __init__(self, kind: str, settings: ChannelSettings, timeout: float = 10.0):
         if kind not in ("wechat", "wecom"):
             raise ValueError(kind)
         self.kind, self.settings = kind, settings

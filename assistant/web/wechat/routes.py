@@ -12,7 +12,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import PlainTextResponse, Response
 
 from ..app_state import AppState
-from ...config import Settings, WeChatSettings
+from ...config import ChannelSettings, Settings
 from .bot import WeChatBot
 from .crypto import CryptoError, MessageCrypto, SignatureError, StaleRequest, check_signature, check_timestamp
 from .customer_service import CustomerService
@@ -34,7 +34,7 @@ OPTIONAL = {
 class Channel:
     """One callback: verify the sender, decrypt, let the bot reply, encrypt the reply."""
 
-    def __init__(self, kind: str, config: WeChatSettings, bot: WeChatBot, crypto: MessageCrypto | None,
+    def __init__(self, kind: str, config: ChannelSettings, bot: WeChatBot, crypto: MessageCrypto | None,
                  replay_window: int):
         self.kind, self.config, self.bot, self.crypto = kind, config, bot, crypto
         self.replay_window = replay_window
@@ -73,15 +73,15 @@ class Channel:
         return encrypted_reply(sealed, self.crypto.sign(now, nonce, sealed), now, nonce)
 
 
-def _missing(kind: str, config: WeChatSettings, names: list[str]) -> list[str]:
-    values = {"TOKEN": config.token, "AES_KEY": config.aes_key, ID_SETTING[kind]: config.receive_id,
-              "SECRET": config.secret, "AGENT_ID": config.agent_id}
-    return [f"POLICYQA_{kind.upper()}_{name}" for name in names if not values[name]]
+def _missing(kind: str, config: ChannelSettings, names: list[str]) -> list[str]:
+    fields = {"TOKEN": "token", "AES_KEY": "aes_key", ID_SETTING[kind]: "receive_id", "SECRET": "secret",
+              "AGENT_ID": "agent_id"}  # WeCom only
+    return [f"POLICYQA_{kind.upper()}_{name}" for name in names if not getattr(config, fields[name])]
 
 
 def make_channel(kind: str, state: AppState) -> Channel | None:
     settings: Settings = state.settings
-    config: WeChatSettings = getattr(settings, kind)
+    config: ChannelSettings = getattr(settings, kind)
     required = _missing(kind, config, REQUIRED[kind])
     if required:
         log.info("%s接入未启用（/%s 返回 404）：缺少 %s", NAMES[kind], kind, ", ".join(required))
