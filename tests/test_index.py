@@ -182,3 +182,18 @@ def test_a_catalog_change_reuses_every_vector(assistant, small_corpus):
     assert not changed.unchanged and changed.embedded == 0 and changed.reused == first.total
     assert {c.status for c in assistant.index.snapshot().clauses if c.doc_id == "paid-annual-leave-regulation"} == \
         {"现行有效（测试）"}
+
+
+def test_dense_search_explores_enough_candidates_to_be_exact(assistant):
+    """Chroma's default ef_search let the same question find other neighbours after a restart;
+    new collections are made with EF_SEARCH and ones built before it are raised when opened."""
+    from assistant.store import EF_SEARCH, IndexStore
+
+    assistant.index.reindex()
+    model_id = assistant.embeddings.model_id
+    searched = lambda store: store.open_active(model_id)[:2]  # noqa: E731
+    for collection in searched(assistant.index.store):
+        assert collection.configuration["hnsw"]["ef_search"] == EF_SEARCH
+        collection.modify(configuration={"hnsw": {"ef_search": 100}})  # as an earlier build left it
+    for collection in searched(IndexStore(assistant.settings)):
+        assert collection.configuration["hnsw"]["ef_search"] == EF_SEARCH
