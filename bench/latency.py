@@ -78,7 +78,7 @@ def main() -> None:
     configure_process(settings)  # as the app does: the embedding engine's OpenMP policy
     assistant = Assistant(settings)
     model = assistant.embeddings.inner  # uncached
-    retriever = HybridRetriever(assistant.snapshot(), model, assistant.thesaurus)
+    retriever = HybridRetriever(assistant.index.snapshot(), model, assistant.thesaurus)
 
     rounds: dict[str, list[tuple[float, float]]] = {k: [] for k in ("http", "cached", "embed", "retrieve", "ask")}
     ratios = []

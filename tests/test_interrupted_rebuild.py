@@ -1,5 +1,5 @@
 """`policy-qa index --rebuild` killed with SIGKILL at each stage of a build; the next
-`policy-qa index`, or the next app start (Assistant.ensure_index), finishes it — resumes,
+`policy-qa index`, or the next app start (AppState.boot: LiveIndex.ensure), finishes it — resumes,
 switches, cleans up — and the previous index serves meanwhile.
 
 The kill comes from the build itself at a precise point (POLICYQA_TEST_KILL_AT, read in
@@ -27,17 +27,17 @@ DOCUMENTS = ("paid-annual-leave-regulation-2007-12-14.md", "ccp-organizational-h
 STAGES = ("before-write", "mid-write", "written", "switched")
 QUESTION = "干部连续工作满十年以后，一年能休几天带薪年假？"
 
-# What the next app start does (app_state._boot): serve the index there is, then ensure_index.
+# What the next app start does (app_state._boot): serve the index there is, then LiveIndex.ensure.
 APP_START = """
 import json, sys
 from assistant.config import Settings
 from assistant.service import Assistant
 assistant = Assistant(Settings.load())
-serving = assistant.snapshot()
+serving = assistant.index.snapshot()
 answer = assistant.ask(sys.argv[1])
-report = assistant.ensure_index()
+report = assistant.index.ensure()
 print(json.dumps({"serving": serving.name, "clauses": len(serving.clauses), "refused": answer.refused,
-                  "summary": report.summary() if report else None, "after": assistant.snapshot().name}))
+                  "summary": report.summary() if report else None, "after": assistant.index.snapshot().name}))
 """
 STATE = """
 import json
