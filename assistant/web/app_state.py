@@ -15,6 +15,7 @@ from dataclasses import replace
 from typing import AsyncIterator, Callable, Iterable
 
 from ..answer import Answer
+from ..bilingual import BilingualError
 from ..bounded import BoundedCache
 from ..config import Settings
 from ..embeddings import EmbeddingError
@@ -36,7 +37,7 @@ def answer_key(generation: str, question: str, history: Iterable) -> tuple:
     return generation, question.strip(), turns
 
 
-class NotReady(RuntimeError):
+class NotReady(BilingualError, RuntimeError):
     """The assistant cannot answer yet (index being built) or at all (a setting is wrong)."""
 
 
@@ -121,7 +122,7 @@ class AppState:
     def require(self) -> Assistant:
         if not self.ready.is_set() or self.assistant is None:
             detail = self.error or self.status
-            raise NotReady(f"助手尚未就绪（{detail}），请稍后再试 / the assistant is not ready yet")
+            raise NotReady(f"助手尚未就绪（{detail}），请稍后再试", "the assistant is not ready yet")
         return self.assistant
 
     def require_knowledge_base(self) -> KnowledgeBase:
