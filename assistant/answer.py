@@ -58,3 +58,8 @@ class Answer:
     def from_dict(cls, data: dict) -> "Answer":
         citations = [Citation(**c) for c in data.get("citations", [])]
         return cls(**{**data, "citations": citations})
+
+
+def with_notes(text: str, notes: list[str]) -> str:
+    """The answer text with its caveats, each on a line of its own."""
+    return text + "".join(f"\n注：{note}" for note in notes)

@@ -51,7 +51,7 @@ class Observation:
 def observe(assistant, items: list[Item]) -> dict[str, list[Observation]]:
     """What retrieval finds for every question that reaches the gate (requests that are not
     policy questions are declined before it and are left out), in each regime."""
-    full = assistant.snapshot()
+    full = assistant.index.snapshot()
     out = {}
     for name, snapshot in zip(REGIMES, (full, full.without_questions())):
         out[name] = []

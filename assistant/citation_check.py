@@ -55,6 +55,14 @@ def split_generated(text: str) -> list[str]:
     return [s for s in out if s.strip()]
 
 
+_OPEN_MARKER = re.compile(r"[\[【][\d\s,，、\-–]*$")
+
+
+def ends_in_open_marker(text: str) -> bool:
+    """A stream cut inside "[1, 2]": the sentence before it is not complete until the marker is."""
+    return bool(_OPEN_MARKER.search(text))
+
+
 def cited_numbers(sentence: str) -> list[int]:
     numbers: list[int] = []
     for group in _MARKER.findall(sentence):

@@ -42,7 +42,7 @@ def cmd_index(args, settings) -> int:
               file=sys.stderr)
         return EXIT_USAGE
     assistant = _assistant(settings)
-    report, scan = assistant.reindex(rebuild=args.rebuild, progress=_progress_bar())
+    report, scan = assistant.index.reindex(rebuild=args.rebuild, progress=_progress_bar())
     for name, reason in scan.failed.items():
         print(f"跳过 / skipped {name}: {reason}（其已入库的条文保留不变）", file=sys.stderr)
     for name in scan.ignored:
@@ -74,9 +74,11 @@ def cmd_ask(args, settings) -> int:
         if not isinstance(history, list):
             print('对话历史应为 JSON 列表：[{"role": "user", "content": "…"}, …]', file=sys.stderr)
             return EXIT_USAGE
-    assistant = _assistant(settings)
-    assistant.ensure_index(progress=_progress_bar())
-    answer = assistant.ask(args.question, history)
+    from .web.app_state import AppState
+
+    state = AppState(settings)  # as the app answers: cached, logged, only once the index is ready
+    state.boot(progress=_progress_bar())
+    answer = state.answer(args.question, history, channel="cli").answer()
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
     else:
@@ -94,7 +96,7 @@ def cmd_eval(args, settings) -> int:
     if args.mode == "extractive":
         settings = replace(settings, llm_base_url="", llm_model="")
     assistant = _assistant(settings)
-    assistant.ensure_index(progress=_progress_bar())
+    assistant.index.ensure(progress=_progress_bar())
     runs = {f"policy-qa ({args.mode})": run_assistant(assistant, items, args.k)}
     if args.baseline == "naive":
         print("正在运行 LangChain 默认检索基线（嵌入全部切块）… / running the naive baseline", file=sys.stderr)
@@ -126,7 +128,7 @@ def cmd_calibrate(args, settings) -> int:
 
     settings = replace(settings, llm_base_url="", llm_model="")
     assistant = _assistant(settings)
-    assistant.ensure_index(progress=_progress_bar())
+    assistant.index.ensure(progress=_progress_bar())
     folder = Path(args.output) if args.output else settings.models_dir
     print(calibrate(assistant, args.sets, folder))
     print(f"已写入 {folder}/ranker.json、gate.json / written", file=sys.stderr)
@@ -165,7 +167,7 @@ def cmd_self_check(args, settings) -> int:
     if args.situation is None and args.answers is None:
         situation, answers = _ask_self_check(default_data(), prefill)
     assistant = _assistant(settings)
-    assistant.ensure_index(progress=_progress_bar())
+    assistant.index.ensure(progress=_progress_bar())
     try:
         result = run(assistant, situation, answers)
     except SelfCheckError as exc:
@@ -203,7 +205,7 @@ def cmd_study(args, settings) -> int:
     from .study_export import to_markdown
 
     assistant = _assistant(settings)
-    assistant.ensure_index(progress=_progress_bar())
+    assistant.index.ensure(progress=_progress_bar())
     docs = [d.strip() for d in (args.docs or "").split(",") if d.strip()]
     try:
         pack = StudyPackBuilder(assistant).build(args.topic, docs, args.questions)

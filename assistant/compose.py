@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from .answer import Answer, Citation
+from .answer import Answer, Citation, with_notes
 from .evidence import asked_units, states_amount
 from .library import Library
 from .query import QueryTerms
@@ -23,7 +23,6 @@ MIN_RELEVANCE = 0.1  # … adding no clause less likely than this to answer
 OTHER_AUDIENCE = RANK_FEATURES.index("other_audience")
 COMPANION_RELEVANCE = 0.3  # a document that applies together with a cited one joins from this likelihood
 
-NOT_COVERED = "知识库中没有找到相关规定。"
 ANSWER_LEAD = "根据知识库中的条文："
 TENTATIVE_LEAD = "没有找到直接对应的规定，以下条款可能相关："
 
@@ -134,20 +133,3 @@ def _basis(relation, snapshot: Snapshot) -> str:
     clause = snapshot.clauses[row]
     start = clause.text.index(relation.basis_quote)
     return f"{clause.short_label_for(start, start + len(relation.basis_quote))}：「{relation.basis_quote}」"
-
-
-def with_notes(text: str, notes: list[str]) -> str:
-    return text + "".join(f"\n注：{note}" for note in notes)
-
-
-def decline(question: str, standalone: str, reason: str, titles: list[str], notes: list[str] = ()) -> Answer:
-    """The answer when the corpus does not cover the question, saying what it does cover."""
-    why = {
-        "injection": "本助手只依据知识库中的条文回答，不能按要求改变或忽略这一规则。",
-        "out_of_scope": "这个请求不是政策条文问题，超出了本助手的范围。",
-    }.get(reason, "本助手只依据知识库中的文件作答，不提供知识库以外的政策解释。")
-    scope = "、".join(titles) if titles else "（知识库为空）"
-    text = (f"{NOT_COVERED}{why}\n"
-            f"目前收录：{scope}。\n请换个说法，或询问这些文件涉及的内容。")
-    return Answer(answer=with_notes(text, list(notes)), refused=True, question=question,
-                  standalone_question=standalone, notes=list(notes), refusal_reason=reason)

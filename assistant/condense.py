@@ -48,6 +48,7 @@ class Turn:
 class Condensed:
     text: str  # the standalone question
     focus: str = ""  # what the follow-up itself asked about; weighted up in retrieval
+    check: str = ""  # when a model was to condense and the rules had to: why
 
 
 def is_follow_up(question: str, previous: str = "") -> bool:

@@ -111,15 +111,16 @@ def outcome_for(item: Item, answer: Answer, retrieved: list[str], latency_ms: fl
 def run_assistant(assistant, items: list[Item], k: int) -> list[Outcome]:
     outcomes = []
     for item in items:
-        trace = assistant.trace(item.question, item.history)
-        retrieved = [h.clause.text for h in assistant.search(trace.answer.standalone_question, k).hits]
-        detail = {"standalone": trace.answer.standalone_question, "confidence": trace.answer.confidence}
-        decision = trace.prepared.decision
+        response = assistant.answer(item.question, item.history)
+        answer = response.answer()
+        retrieved = [h.clause.text for h in assistant.search(answer.standalone_question, k).hits]
+        detail = {"standalone": answer.standalone_question, "confidence": answer.confidence}
+        decision = response.prepared.decision
         if decision is not None:
             detail["gate"] = decision.to_dict()
-        detail.update(refusal_reason=trace.answer.refusal_reason, mode=trace.answer.mode,
-                      fallback_reason=trace.answer.fallback_reason, checks=trace.answer.checks)
-        outcomes.append(outcome_for(item, trace.answer, retrieved, trace.answer.latency_ms, detail))
+        detail.update(refusal_reason=answer.refusal_reason, mode=answer.mode,
+                      fallback_reason=answer.fallback_reason, checks=answer.checks)
+        outcomes.append(outcome_for(item, answer, retrieved, answer.latency_ms, detail))
     return outcomes
 
 

@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from .answer import Answer, with_notes
 from .evidence import asked_units, states_amount
 from .lexical import normalize
 from .logistic import REGIMES, LogisticModel, read, regime
@@ -34,6 +35,7 @@ GATE_DEPTH = 5  # clauses examined
 MODEL_FILE = Path(__file__).parent / "data" / "gate.json"
 
 ANSWERED, TENTATIVE, DECLINED = "answered", "tentative", "declined"
+NOT_COVERED = "知识库中没有找到相关规定。"
 
 _NOT_A_POLICY_QUESTION = re.compile(
     r"翻译|译成|翻成|译为|\btranslate\b|英文怎么说|英语怎么说|写一首|写首|作诗|写诗|写一篇|写篇|写一段|作文|"
@@ -168,3 +170,16 @@ def decide(retrieval: Retrieval, snapshot: Snapshot, ranked: list[Candidate], ga
     if retrieval.degraded and ranked:  # without the vectors the features mean little: answer tentatively
         outcome = TENTATIVE
     return GateDecision(outcome, "not_covered" if outcome == DECLINED else "", probability, found)
+
+
+def decline(question: str, standalone: str, reason: str, titles: list[str], notes: list[str] = ()) -> Answer:
+    """What a declined question is told: why, and what the knowledge base does cover."""
+    why = {
+        "injection": "本助手只依据知识库中的条文回答，不能按要求改变或忽略这一规则。",
+        "out_of_scope": "这个请求不是政策条文问题，超出了本助手的范围。",
+    }.get(reason, "本助手只依据知识库中的文件作答，不提供知识库以外的政策解释。")
+    scope = "、".join(titles) if titles else "（知识库为空）"
+    text = (f"{NOT_COVERED}{why}\n"
+            f"目前收录：{scope}。\n请换个说法，或询问这些文件涉及的内容。")
+    return Answer(answer=with_notes(text, list(notes)), refused=True, question=question,
+                  standalone_question=standalone, notes=list(notes), refusal_reason=reason)

@@ -54,7 +54,7 @@ class KnowledgeBase:
         catalog = load_catalog(self.settings.corpus_dir)
         counts: dict[str, int] = {}
         first: dict[str, object] = {}
-        for clause in self.assistant.snapshot().clauses:
+        for clause in self.assistant.index.snapshot().clauses:
             counts[clause.doc_id] = counts.get(clause.doc_id, 0) + 1
             first.setdefault(clause.doc_id, clause)
         rows = []
@@ -66,7 +66,7 @@ class KnowledgeBase:
                 date=info.date if info else "", clauses=counts[doc_id], file=clause.source,
                 catalogued=info is not None,
             ))
-        for absent in self.assistant.library.absent:
+        for absent in self.assistant.index.library.absent:
             rows.append(DocumentRow(id="", title=absent.title, kind="未收录", status="未收录：知识库中没有此文件",
                                     date=absent.issued, clauses=0, file="", catalogued=True, held=False))
         return rows
@@ -95,12 +95,12 @@ class KnowledgeBase:
             partial = self.settings.corpus_dir / f".{name}.uploading"
             partial.write_bytes(data)
             os.replace(partial, target)
-            report, _ = self.assistant.reindex(progress=progress)
+            report, _ = self.assistant.index.reindex(progress=progress)
             return info, report
 
     def clause_questions(self, clause_id: str) -> tuple[object, associated.ClauseQuestions]:
         """The clause (KeyError if the index has no such clause) and its questions, reviewed and draft."""
-        snapshot = self.assistant.snapshot()
+        snapshot = self.assistant.index.snapshot()
         row = snapshot.row_of.get(clause_id)
         if row is None:
             raise KeyError(clause_id)
@@ -123,15 +123,15 @@ class KnowledgeBase:
                                                associated.clean(draft) if draft is not None else current.draft)
             tables[local] = entry
             associated.save(path, tables, clause.cite_title)
-            report, _ = self.assistant.reindex(progress=progress)
+            report, _ = self.assistant.index.reindex(progress=progress)
             return entry, report
 
     def delete(self, doc_id: str, progress: Progress | None = None) -> BuildReport:
         with self._lock:
-            sources = {c.source for c in self.assistant.snapshot().clauses if c.doc_id == doc_id}
+            sources = {c.source for c in self.assistant.index.snapshot().clauses if c.doc_id == doc_id}
             if not sources:
                 raise KeyError(doc_id)
             for source in sources:
                 (self.settings.corpus_dir / source).unlink(missing_ok=True)
-            report, _ = self.assistant.reindex(progress=progress)
+            report, _ = self.assistant.index.reindex(progress=progress)
             return report

@@ -1,7 +1,7 @@
 """LLM answers over any OpenAI-compatible endpoint (DeepSeek, Qwen via vLLM or DashScope,
-Ollama …), built as a LangChain LCEL chain:
-
-    condense (model) -> retrieve + gate + extractive draft -> prompt -> model -> parse
+Ollama …), as LangChain LCEL chains: one condenses a follow-up into a standalone question
+(`ModelCondenser`, the rules as its fallback), one writes the answer from the clauses that
+preparation ranked first (`LLMAnswerer`: prompt -> model -> parse, streamed).
 
 The clauses go to the model as numbered data between <条文> tags and the question between
 <问题> tags; the system message says that nothing inside them is an instruction, and the
@@ -14,21 +14,18 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, AsyncIterator
+from dataclasses import replace
+from typing import AsyncIterator, Iterator
 
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate
-from langchain_core.runnables import RunnableLambda
 
-from .answer import Answer, Citation
-from .citation_check import CitationChecker, split_generated
-from .compose import TENTATIVE_LEAD, answer_notes, with_notes
+from .answer import Answer, Citation, with_notes
+from .citation_check import CitationChecker, ends_in_open_marker, split_generated
+from .compose import TENTATIVE_LEAD, answer_notes
 from .condense import Condensed, Turn, condense
 from .config import Settings
-
-if TYPE_CHECKING:
-    from .service import Assistant, Prepared
+from .response import SENTENCE, TOKEN, Done, Event, Generation, Prepared
 
 log = logging.getLogger(__name__)
 
@@ -86,22 +83,6 @@ def failure_reason(exc: BaseException) -> str:
     return f"error:{type(exc).__name__}"
 
 
-class Declined(Exception):
-    """The gate declined the question: there is nothing to give the model."""
-
-
-@dataclass
-class Run:
-    """One question's way through the chain; the steps fill it in."""
-
-    question: str
-    turns: list[Turn]
-    condensed: Condensed | None = None
-    prepared: "Prepared | None" = None
-    clauses: list = field(default_factory=list)
-    checks: list[str] = field(default_factory=list)
-
-
 def chat_model(settings: Settings, temperature: float = 0.0):
     """The configured OpenAI-compatible endpoint as a LangChain chat model (no retries: a
     failure falls back at once)."""
@@ -112,149 +93,105 @@ def chat_model(settings: Settings, temperature: float = 0.0):
                       max_retries=0, temperature=temperature)
 
 
-class LLMAnswerer:
-    def __init__(self, settings: Settings, assistant: "Assistant"):
-        self.assistant = assistant
-        self.model = chat_model(settings)
-        self._slots = threading.BoundedSemaphore(max(settings.llm_concurrency, 1))
-        self.condense_chain = CONDENSE_PROMPT | self.model | StrOutputParser()
-        self.chain = (
-            RunnableLambda(self._condense, afunc=self._acondense)
-            | RunnableLambda(self._retrieve)
-            | ANSWER_PROMPT
-            | self.model
-            | StrOutputParser()
-        )
+class ModelCondenser:
+    """A follow-up rewritten by the model into a standalone question; by rule when the model
+    fails or answers with something that is not one line of a question's length."""
 
-    # ---- chain steps ---------------------------------------------------------------
-    @staticmethod
-    def _condense_inputs(run: Run) -> dict:
+    def __init__(self, model):
+        self.chain = CONDENSE_PROMPT | model | StrOutputParser()
+
+    def __call__(self, question: str, turns: list[Turn]) -> Condensed:
+        rule = condense(question, turns)
+        if not turns:
+            return rule
         conversation = "\n".join(f"{'用户' if t.role == 'user' else '助手'}：{as_data(t.content[:800])}"
-                                 for t in run.turns[-6:])
-        return {"conversation": conversation, "question": as_data(run.question)}
-
-    def _rewritten(self, run: Run, text: str | None, error: BaseException | None) -> dict:
-        rule = condense(run.question, run.turns)
-        text = (text or "").strip().splitlines()[0].strip() if text and text.strip() else ""
-        if error is not None or not text or len(text) > 200:
-            run.checks.append("追问改写未用大模型，按规则处理 / follow-up condensed by rule"
-                              + (f" ({failure_reason(error)})" if error else ""))
-            run.condensed = rule
-        else:
-            run.condensed = Condensed(text, rule.focus)
-        return {"run": run}
-
-    def _condense(self, x: dict) -> dict:
-        run: Run = x["run"]
-        if not run.turns:
-            run.condensed = condense(run.question, [])
-            return x
+                                 for t in turns[-6:])
         try:
-            return self._rewritten(run, self.condense_chain.invoke(self._condense_inputs(run)), None)
+            text = self.chain.invoke({"conversation": conversation, "question": as_data(question)})
         except Exception as exc:  # the rule-based condensation is always there
-            return self._rewritten(run, None, exc)
+            return replace(rule, check=f"追问改写未用大模型，按规则处理 / follow-up condensed by rule ({failure_reason(exc)})")
+        lines = [line.strip() for line in (text or "").strip().splitlines()]
+        if not lines or not lines[0] or len(lines[0]) > 200:
+            return replace(rule, check="追问改写未用大模型，按规则处理 / follow-up condensed by rule")
+        return Condensed(lines[0], rule.focus)
 
-    async def _acondense(self, x: dict) -> dict:
-        run: Run = x["run"]
-        if not run.turns:
-            run.condensed = condense(run.question, [])
-            return x
-        try:
-            return self._rewritten(run, await self.condense_chain.ainvoke(self._condense_inputs(run)), None)
-        except Exception as exc:
-            return self._rewritten(run, None, exc)
 
-    def _retrieve(self, x: dict) -> dict:
-        run: Run = x["run"]
-        run.prepared = self.assistant.prepare(run.question, run.turns, run.condensed)
-        if run.prepared.extractive.refused:
-            raise Declined()
-        run.clauses = [c.hit.clause for c in run.prepared.ranked[:SOURCES]]
-        return {"sources": format_sources(run.clauses), "question": as_data(run.condensed.text)}
+class LLMAnswerer:
+    """Writes the answer from the SOURCES best-ranked clauses; at most `concurrency` answers
+    at once, beyond that (and on any failure) the extractive answer with a note."""
 
-    # ---- answers -------------------------------------------------------------------
-    def answer(self, question: str, turns: list[Turn]) -> tuple["Prepared", Answer]:
-        run = Run(question, turns)
+    def __init__(self, model, concurrency: int):
+        self.chain = ANSWER_PROMPT | model | StrOutputParser()
+        self._slots = threading.BoundedSemaphore(max(concurrency, 1))
+
+    def start(self, prepared: Prepared) -> Generation:
+        if prepared.extractive.refused:  # declined: there is nothing to give the model
+            return Done(prepared.extractive)
         if not self._slots.acquire(blocking=False):
-            return self._fallback(run, "busy")
-        try:
-            text = self.chain.invoke({"run": run})
-        except Declined:
-            return run.prepared, run.prepared.extractive
-        except Exception as exc:
-            return self._fallback(run, failure_reason(exc), exc)
-        finally:
-            self._slots.release()
-        return self._checked(run, text)
+            return Done(fallback(prepared, "busy"))
+        return LLMGeneration(self, prepared)
 
-    async def astream(self, question: str, turns: list[Turn]) -> AsyncIterator[tuple[str, object]]:
-        """("token", str) as the model writes; ("sentence", str) for each sentence that passed
-        the check; finally ("final", (Prepared, Answer))."""
-        from fastapi.concurrency import run_in_threadpool
 
-        run = Run(question, turns)
-        if not self._slots.acquire(blocking=False):
-            yield "final", await run_in_threadpool(self._fallback, run, "busy")
-            return
-        checker, buffer = None, ""
-        try:
-            async for token in self.chain.astream({"run": run}):
-                checker = checker or CitationChecker(run.clauses)
-                yield "token", token
-                buffer += token
-                pieces = split_generated(buffer)
-                for sentence in pieces[:-1]:  # the last piece may still be growing
-                    shown = checker.feed(sentence)
-                    if shown:
-                        yield "sentence", shown
-                buffer = pieces[-1] if pieces else ""
-            checker = checker or CitationChecker(run.clauses)
-            if buffer.strip():
-                shown = checker.feed(buffer)
-                if shown:
-                    yield "sentence", shown
-        except Declined:
-            yield "final", (run.prepared, run.prepared.extractive)
-            return
-        except Exception as exc:
-            yield "final", await run_in_threadpool(self._fallback, run, failure_reason(exc), exc)
-            return
-        finally:
-            self._slots.release()
-        yield "final", self._final(run, checker)
+class LLMGeneration:
+    """One answer as the model writes it: each sentence is shown once its citations check out."""
 
-    def _checked(self, run: Run, text: str) -> tuple["Prepared", Answer]:
-        checker = CitationChecker(run.clauses)
-        for sentence in split_generated(text):
-            checker.feed(sentence)
-        return self._final(run, checker)
+    def __init__(self, answerer: LLMAnswerer, prepared: Prepared):
+        self._answerer = answerer
+        self.prepared = prepared
+        self.clauses = [c.hit.clause for c in prepared.ranked[:SOURCES]]
+        self.checker = CitationChecker(self.clauses)
+        self._buffer = ""
+        self._inputs = {"sources": format_sources(self.clauses), "question": as_data(prepared.standalone)}
 
-    def _final(self, run: Run, checker: CitationChecker) -> tuple["Prepared", Answer]:
-        prepared = run.prepared
+    def tokens(self) -> Iterator[str]:
+        return self._answerer.chain.stream(self._inputs)
+
+    def atokens(self) -> AsyncIterator[str]:
+        return self._answerer.chain.astream(self._inputs)
+
+    def feed(self, token: str) -> list[Event]:
+        """The token, then each sentence it completed that passed the check."""
+        self._buffer += token
+        if ends_in_open_marker(self._buffer):  # its sentence waits for the marker's end
+            return [(TOKEN, token)]
+        pieces = split_generated(self._buffer)
+        self._buffer = pieces[-1] if pieces else ""  # the last piece may still be growing
+        return [(TOKEN, token)] + self._checked(pieces[:-1])
+
+    def result(self) -> Answer:
+        self._checked([self._buffer] if self._buffer.strip() else [])
+        prepared, checker = self.prepared, self.checker
         if not checker.has_citations:
-            return self._fallback(run, "no_valid_citation", checks=checker.checks)
-        library, snapshot = self.assistant.library, self.assistant.snapshot()
-        citations = [Citation.from_clause(new_n, run.clauses[n - 1], *checker.quote_span(n),
-                                          prepared.ranked[n - 1].relevance, library.status_of(run.clauses[n - 1]))
-                     for new_n, n in enumerate(checker.order, 1)]
-        notes = answer_notes(run.question, [run.clauses[n - 1] for n in checker.order], snapshot, library)
+            return fallback(prepared, "no_valid_citation", checks=checker.checks)
+        cited = [self.clauses[n - 1] for n in checker.order]
+        citations = [Citation.from_clause(new_n, self.clauses[n - 1], *checker.quote_span(n),
+                                          prepared.ranked[n - 1].relevance, prepared.library.status_of(clause))
+                     for new_n, (n, clause) in enumerate(zip(checker.order, cited), 1)]
+        notes = answer_notes(prepared.question, cited, prepared.snapshot, prepared.library)
         text = with_notes(checker.text, notes)
         confidence = prepared.extractive.confidence
         if confidence == "low":  # the gate found no clause that answers directly: the model's answer says so first
             text = f"{TENTATIVE_LEAD}\n{text}"
-        answer = Answer(answer=text, refused=False, citations=citations, mode="llm", question=run.question,
-                        standalone_question=prepared.standalone, notes=notes, checks=run.checks + checker.checks,
-                        confidence=confidence)
-        return prepared, answer
+        return Answer(answer=text, refused=False, citations=citations, mode="llm", question=prepared.question,
+                      standalone_question=prepared.standalone, notes=notes,
+                      checks=prepared.checks + checker.checks, confidence=confidence)
 
-    def _fallback(self, run: Run, reason: str, exc: BaseException | None = None,
-                  checks: list[str] = ()) -> tuple["Prepared", Answer]:
-        if exc is not None:
-            log.warning("LLM answer failed (%s): %s", reason, exc)
-        prepared = run.prepared or self.assistant.prepare(run.question, run.turns, run.condensed)
-        answer = prepared.extractive
-        if not answer.refused:
-            note = f"{FALLBACK_NOTES.get(reason, '大模型未能作答')}，以下为条文原文摘录。"
-            answer = replace(answer, notes=[note, *answer.notes], answer=f"{answer.answer}\n注：{note}")
-        return prepared, replace(answer, fallback_reason=reason, checks=run.checks + list(checks))
+    def failed(self, exc: Exception) -> Answer:
+        reason = failure_reason(exc)
+        log.warning("LLM answer failed (%s): %s", reason, exc)
+        return fallback(self.prepared, reason)
 
+    def close(self) -> None:
+        self._answerer._slots.release()
+
+    def _checked(self, sentences: list[str]) -> list[Event]:
+        return [(SENTENCE, shown) for shown in map(self.checker.feed, sentences) if shown]
+
+
+def fallback(prepared: Prepared, reason: str, checks: list[str] = ()) -> Answer:
+    """The extractive answer, with a note on why the model's answer is not shown."""
+    answer = prepared.extractive
+    if not answer.refused:
+        note = f"{FALLBACK_NOTES.get(reason, '大模型未能作答')}，以下为条文原文摘录。"
+        answer = replace(answer, notes=[note, *answer.notes], answer=f"{answer.answer}\n注：{note}")
+    return replace(answer, fallback_reason=reason, checks=prepared.checks + list(checks))

@@ -316,10 +316,10 @@ def run(assistant, situation: str = "", answers: dict | None = None) -> SelfChec
     data = default_data()
     answers = validate_answers(answers, data)
     suggestions = prefill(situation, data)
-    if situation.strip() and assistant.llm is not None:
+    if situation.strip() and assistant.chat_model is not None:
         try:
-            suggestions = {**llm_suggestions(assistant.llm.model, situation, data), **suggestions}
+            suggestions = {**llm_suggestions(assistant.chat_model, situation, data), **suggestions}
         except Exception as exc:  # the model is optional: the rules' reading stands
             log.warning("self-check suggestions from the model failed: %s", exc)
-    clauses = {c.id: c for c in assistant.snapshot().clauses}
-    return evaluate(data, clauses, assistant.library, situation, answers, suggestions)
+    clauses = {c.id: c for c in assistant.index.snapshot().clauses}
+    return evaluate(data, clauses, assistant.index.library, situation, answers, suggestions)

@@ -1,56 +1,38 @@
-"""The `Assistant`: one loaded model, index and BM25, shared by every front end.
+"""The `Assistant`: one loaded model and index, shared by every front end, answering.
 
-ask(question, history) -> Answer runs the whole pipeline:
-validate -> condense follow-ups -> request check -> hybrid retrieval -> coverage gate ->
-extractive composition -> (with an LLM configured) generation and citation check.
+answer(question, history) -> Response (response.py) runs the whole pipeline when read:
+validate -> condense follow-ups (by rule, or by the model with the rule as fallback) ->
+request check -> hybrid retrieval -> ranking -> coverage gate -> extractive composition ->
+the answerer (the extractive answer itself, or an LLM's answer with its citations checked).
+The index lifecycle (build, switch, reload) is live_index.py's.
 """
 from __future__ import annotations
 
 import logging
 import re
-import threading
-import time
-from dataclasses import dataclass, field, replace
-from typing import AsyncIterator, Iterable
+from typing import Callable, Iterable
 
 from .answer import Answer
 from .bilingual import BilingualError
-from .compose import compose, decline
+from .compose import compose
 from .condense import Condensed, Turn, as_follow_up, condense
 from .config import Settings
-from .corpus import CorpusScan, scan_corpus
 from .embeddings import CachedQueries, load_embeddings
+from .gate import DECLINED, MODEL_FILE as GATE_FILE, TENTATIVE, GateDecision, check_request, decide, decline, load_gate
 from .lexical import set_cache_dir
-from .gate import DECLINED, MODEL_FILE as GATE_FILE, TENTATIVE, GateDecision, check_request, decide, load_gate
-from .library import Library
+from .live_index import LiveIndex
 from .ranking import MODEL_FILE as RANKER_FILE, RANK_DEPTH, Candidate, load_ranker, rank
+from .response import Answerer, Extractive, Prepared, Response
 from .retrieval import HybridRetriever, Retrieval, Snapshot
+from .store import IndexStore
 from .thesaurus import default_thesaurus
-from .store import BuildReport, IndexStore, Progress
 from .wellformed import INVALID_TEXT_EN, INVALID_TEXT_ZH, malformed
 
 log = logging.getLogger(__name__)
 
-REFRESH_SECONDS = 2.0  # how often a reader looks whether another process switched the index
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
-
-@dataclass(frozen=True)
-class Prepared:
-    """A question taken as far as the extractive answer (or the decline)."""
-
-    question: str
-    standalone: str
-    retrieval: Retrieval | None  # None when the request was declined before retrieval
-    decision: GateDecision | None
-    extractive: Answer
-    ranked: list[Candidate] = field(default_factory=list)  # the clauses, most likely to answer first
-
-
-@dataclass(frozen=True)
-class Trace:
-    answer: Answer  # what the user gets (LLM or extractive)
-    prepared: Prepared  # how it came about: retrieval, gate decision, extractive draft
+Condenser = Callable[[str, list[Turn]], Condensed]
 
 
 class QuestionError(BilingualError, ValueError):
@@ -58,19 +40,18 @@ class QuestionError(BilingualError, ValueError):
 
 
 class Assistant:
-    def __init__(self, settings: Settings, embeddings=None, store: IndexStore | None = None):
+    def __init__(self, settings: Settings, embeddings=None, store: IndexStore | None = None,
+                 condenser: Condenser | None = None, answerer: Answerer | None = None):
         self.settings = settings
         self.embeddings = CachedQueries(embeddings or load_embeddings(settings.embedding))
-        self.store = store or IndexStore(settings)
+        self.index = LiveIndex(settings, self.embeddings, store)
+        set_cache_dir(self.index.cache_dir)
         self.reranker = None
         if settings.reranker:
             from .rerank import CrossEncoderReranker
 
             self.reranker = CrossEncoderReranker(settings.reranker)
-        self.cache_dir = settings.index_dir / "cache"
-        set_cache_dir(self.cache_dir)
         self.thesaurus = default_thesaurus()
-        self.library = Library.load(settings.corpus_dir)
         self.ranker = load_ranker(settings.models_dir / RANKER_FILE.name)
         self.gate = load_gate(settings.models_dir / GATE_FILE.name)
         calibrated_for = self.gate.provenance.get("embedding_model")
@@ -78,77 +59,51 @@ class Assistant:
             log.warning("the coverage gate in %s was calibrated for %s, not %s: answers are tentative, none is "
                         "declined for lack of coverage, until `policy-qa calibrate` is run for this model",
                         settings.models_dir, calibrated_for, self.embeddings.model_id)
-        self.llm = None
+        # With an LLM configured, the model condenses follow-ups and writes the answer; the
+        # rules and the extractive answer remain its fallbacks.
+        self.chat_model = None
         if settings.llm_base_url:
-            from .llm import LLMAnswerer
+            from .llm import LLMAnswerer, ModelCondenser, chat_model
 
-            self.llm = LLMAnswerer(settings, self)
-        self._snapshot: Snapshot | None = None
-        self._checked = 0.0
-        self._load_lock = threading.Lock()
+            self.chat_model = chat_model(settings)
+            condenser = condenser or ModelCondenser(self.chat_model)
+            answerer = answerer or LLMAnswerer(self.chat_model, settings.llm_concurrency)
+        self.condenser: Condenser = condenser or condense
+        self.answerer: Answerer = answerer or Extractive()
 
-    # ---- index ---------------------------------------------------------------------
-    def reindex(self, rebuild: bool = False, progress: Progress | None = None,
-                resume: bool = False) -> tuple[BuildReport, CorpusScan]:
-        """Bring the index in line with the corpus folder, then serve the new generation."""
-        scan = scan_corpus(self.settings.corpus_dir)
-        for name, reason in scan.failed.items():
-            log.warning("skipped %s: %s", name, reason)
-        for problem in scan.question_problems:
-            log.warning("associated questions: %s", problem)
-        report = self.store.build(scan.clauses, self.embeddings, questions=scan.questions, keep_sources=scan.failed,
-                                  rebuild=rebuild, progress=progress, resume=resume)
-        self.library = Library.load(self.settings.corpus_dir)
-        self._checked = 0.0
-        self.snapshot()
-        return report, scan
+    # ---- answering -----------------------------------------------------------------
+    def answer(self, question: str, history: Iterable[Turn | dict] = ()) -> Response:
+        """The answer to read as events or as a whole (response.py). A question that cannot be
+        asked as given raises QuestionError here, before anything is computed."""
+        question, turns = self._validated(question), self._turns(history)
+        return Response(lambda: self.prepare(question, turns), self.answerer)
 
-    def ensure_index(self, progress: Progress | None = None) -> BuildReport | None:
-        """Build the index if there is none yet (first run), or finish a build that was
-        interrupted (the previous generation is served meanwhile) — also one killed after
-        its switch, whose leftovers are dropped."""
-        pointer = self.store.pointer()
-        if pointer is None:
-            log.info("no index yet: building it from %s", self.settings.corpus_dir)
-            return self.reindex(progress=progress)[0]
-        if pointer.get("pending"):
-            log.warning("an index build was interrupted (%s): finishing it", pointer["pending"])
-            return self.reindex(progress=progress, resume=True)[0]
-        self.store.tidy()
-        return None
+    def ask(self, question: str, history: Iterable[Turn | dict] = ()) -> Answer:
+        """The final answer at once, for callers that do not stream."""
+        return self.answer(question, history).answer()
 
-    def snapshot(self) -> Snapshot:
-        """The generation to read from, reloaded when a build anywhere has switched it."""
-        snap = self._snapshot
-        if snap is not None and time.monotonic() - self._checked < REFRESH_SECONDS:
-            return snap
-        # Readers never wait for a reload: while one thread loads, the others keep the old one.
-        if not self._load_lock.acquire(blocking=snap is None):
-            return snap
-        try:
-            snap = self._snapshot
-            if snap is not None and time.monotonic() - self._checked < REFRESH_SECONDS:
-                return snap
-            try:
-                pointer = self.store.pointer()
-            except Exception as exc:  # a Chroma server that went away: keep serving what is loaded
-                if snap is None:
-                    raise
-                log.warning("cannot read the index pointer, keeping %s: %s", snap.name, exc)
-                pointer = snap.pointer
-            if snap is None or pointer is None or pointer.get("active") != snap.name:
-                snap = Snapshot.load(self.store, self.embeddings.model_id, self.cache_dir)
-                self.library = Library.load(self.settings.corpus_dir)  # another process may have changed the catalog
-                self._snapshot = snap
-                log.info("serving index %s (%d clauses)", snap.name, len(snap.clauses))
-            self._checked = time.monotonic()
-            return snap
-        finally:
-            self._load_lock.release()
+    def prepare(self, question: str, turns: list[Turn]) -> Prepared:
+        """Everything up to the extractive answer: condense, check the request, retrieve, rank,
+        gate, compose. `question` must already be validated."""
+        condensed = self.condenser(question, turns)
+        checks = [condensed.check] if condensed.check else []
+        reason = check_request(question)
+        if reason:
+            return Prepared(question, condensed.text, decline(question, condensed.text, reason, self.index.titles()),
+                            checks=checks)
+        condensed, snapshot, retrieval, ranked, decision = self._read(question, turns, condensed)
+        library = self.index.library
+        if decision.outcome == DECLINED:
+            absent = [doc.notice for doc in library.absent_named_in(condensed.text)]
+            answer = decline(question, condensed.text, decision.reason, snapshot.titles, absent)
+        else:
+            answer = compose(question, condensed.text, retrieval, snapshot, library, ranked,
+                             tentative=decision.outcome == TENTATIVE)
+        return Prepared(question, condensed.text, answer, retrieval, decision, ranked, snapshot, library, checks)
 
     def search(self, query: str, k: int = 10) -> Retrieval:
         query = self._validated(query)
-        return self._retriever(self.snapshot()).search(query, k)
+        return self._retriever(self.index.snapshot()).search(query, k)
 
     def _retriever(self, snapshot: Snapshot) -> HybridRetriever:
         return HybridRetriever(snapshot, self.embeddings, self.thesaurus, self.reranker)
@@ -158,68 +113,20 @@ class Assistant:
         """The standalone question and what retrieval finds for it (no gate, no answer). A
         superseded document takes part only when the question names it, or when history is kept."""
         condensed = condensed or condense(question, turns)
-        snapshot = snapshot or self.snapshot()
+        snapshot = snapshot or self.index.snapshot()
         retrieval = self._retriever(snapshot).search(condensed.text, RANK_DEPTH, focus=condensed.focus)
-        hidden = set() if self.settings.keep_history else \
-            self.library.superseded() - self.library.named_in(condensed.text)
+        library = self.index.library
+        hidden = set() if self.settings.keep_history else library.superseded() - library.named_in(condensed.text)
         if hidden:
             retrieval.hits = [h for h in retrieval.hits if h.clause.doc_id not in hidden]
         return condensed, snapshot, retrieval
-
-    def titles(self) -> list[str]:
-        return self.snapshot().titles
-
-    # ---- answering -----------------------------------------------------------------
-    def ask(self, question: str, history: Iterable[Turn | dict] = ()) -> Answer:
-        return self.trace(question, history).answer
-
-    def trace(self, question: str, history: Iterable[Turn | dict] = ()) -> "Trace":
-        """The answer with what led to it (retrieval, gate decision) — for evaluation and hit testing."""
-        started = time.perf_counter()
-        question, turns = self._validated(question), self._turns(history)
-        if self.llm is not None:
-            prepared, answer = self.llm.answer(question, turns)
-        else:
-            prepared = self.prepare(question, turns)
-            answer = prepared.extractive
-        return Trace(self._timed(answer, started), prepared)
-
-    async def astream(self, question: str, history: Iterable[Turn | dict] = ()) -> AsyncIterator[tuple[str, object]]:
-        """For front ends that stream: ("token", str) and ("sentence", str) while an LLM writes,
-        then ("final", Answer). Without an LLM, only the final answer."""
-        from fastapi.concurrency import run_in_threadpool
-
-        started = time.perf_counter()
-        question, turns = self._validated(question), self._turns(history)
-        if self.llm is None:
-            prepared = await run_in_threadpool(self.prepare, question, turns)
-            yield "final", self._timed(prepared.extractive, started)
-            return
-        async for kind, value in self.llm.astream(question, turns):
-            yield kind, (self._timed(value[1], started) if kind == "final" else value)
-
-    def prepare(self, question: str, turns: list[Turn], condensed: Condensed | None = None) -> "Prepared":
-        """Everything up to the extractive answer: condense, check the request, retrieve,
-        gate, compose. `question` must already be validated."""
-        reason = check_request(question)
-        if reason:
-            standalone = (condensed or condense(question, turns)).text
-            return Prepared(question, standalone, None, None, decline(question, standalone, reason, self.titles()))
-        condensed, snapshot, retrieval, ranked, decision = self._read(question, turns, condensed)
-        if decision.outcome == DECLINED:
-            absent = [doc.notice for doc in self.library.absent_named_in(condensed.text)]
-            answer = decline(question, condensed.text, decision.reason, snapshot.titles, absent)
-        else:
-            answer = compose(question, condensed.text, retrieval, snapshot, self.library, ranked,
-                             tentative=decision.outcome == TENTATIVE)
-        return Prepared(question, condensed.text, retrieval, decision, answer, ranked)
 
     def judge(self, retrieval: Retrieval, snapshot: Snapshot) -> tuple[list[Candidate], GateDecision]:
         """The candidates ranked by how likely each answers, and the gate's decision."""
         ranked = rank(retrieval, snapshot, self.ranker)
         return ranked, decide(retrieval, snapshot, ranked, self.gate)
 
-    def _read(self, question: str, turns: list[Turn], condensed: Condensed | None):
+    def _read(self, question: str, turns: list[Turn], condensed: Condensed):
         """Retrieval, ranking and the gate's decision for the question as condensed — and, when
         the rules read a turn of a conversation as standalone, for it read as a follow-up too
         ("我个人能主动提出申请吗？" after a question on 容错): the follow-up reading wins when it
@@ -238,10 +145,6 @@ class Assistant:
                         and (not ranked or ranked[0].hit.clause.id != best.id):
                     return other, snapshot, alt_retrieval, alt_ranked, alt_decision
         return condensed, snapshot, retrieval, ranked, decision
-
-    @staticmethod
-    def _timed(answer: Answer, started: float) -> Answer:
-        return replace(answer, latency_ms=round((time.perf_counter() - started) * 1000, 1))
 
     def _validated(self, question: str) -> str:
         if not isinstance(question, str):

@@ -38,6 +38,11 @@ EMBED_BATCH = 16
 WRITE_BATCH = 2000
 FLUSH_SECONDS = 10.0  # embedded records are written at least this often: an interrupted build loses little
 READ_BATCH = 5000
+# Candidates explored per dense query. Chroma's default (100) let its approximate search miss a
+# true top-30 neighbour, differently from one process to the next, so the same question could
+# get another answer after a restart; at 1000 the top 30 equals exact search on this corpus
+# (and its associated questions) for about 1 ms more per query (bench/latency.py).
+EF_SEARCH = 1000
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
@@ -178,7 +183,11 @@ class IndexStore:
         collection = self._get(pointer["active"])
         if collection is None:
             raise IndexMissing(f"索引集合 {pointer['active']} 不存在，请运行 `policy-qa index --rebuild`")
-        return collection, self._get(question_collection(pointer["active"])), pointer
+        questions = self._get(question_collection(pointer["active"]))
+        for searched in (collection, questions):
+            if searched is not None and (searched.configuration.get("hnsw") or {}).get("ef_search", 0) < EF_SEARCH:  # built before EF_SEARCH
+                searched.modify(configuration={"hnsw": {"ef_search": EF_SEARCH}})
+        return collection, questions, pointer
 
     @staticmethod
     def read_clauses(collection: Collection) -> list[Clause]:
@@ -297,7 +306,8 @@ class IndexStore:
     def _create(self, name: str, model_id: str) -> Collection:
         self._drop(name)
         return self.client.create_collection(name, embedding_function=None,
-                                             configuration={"hnsw": {"space": "cosine"}}, metadata={"model": model_id})
+                                             configuration={"hnsw": {"space": "cosine", "ef_search": EF_SEARCH}},
+                                             metadata={"model": model_id})
 
     def _hashes(self, collection: Collection) -> dict[str, tuple[str, str]]:
         """Record id -> (content hash, source file)."""

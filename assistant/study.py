@@ -137,7 +137,7 @@ class StudyPackBuilder:
             raise ValueError("测验题数应在 1 到 50 之间 / questions must be between 1 and 50")
         allowed = set(docs or [])
         preset = find_topic(topic)
-        clauses = {c.id: c for c in self.assistant.snapshot().clauses}
+        clauses = {c.id: c for c in self.assistant.index.snapshot().clauses}
         if preset is not None:
             core = [[clauses[i] for i in th.get("clauses", []) if i in clauses] for th in preset["themes"]]
             themes = [self._theme(th["name"], th["query"], CLAUSES_PER_THEME, allowed, core[n],
@@ -170,9 +170,9 @@ class StudyPackBuilder:
         are another theme's core."""
         picked = [self._key(c, c.body_start, len(c.text)) for c in core if not allowed or c.doc_id in allowed]
         limit = max(limit, len(picked))
-        _, snapshot, retrieval = self.assistant.retrieve(query, [])
-        ranked, decision = self.assistant.judge(retrieval, snapshot)
-        if ranked and (decision.outcome == ANSWERED if strict else decision.outcome != DECLINED):
+        prepared = self.assistant.prepare(query, [])
+        ranked, decision = prepared.ranked, prepared.decision
+        if decision is not None and ranked and (decision.outcome == ANSWERED if strict else decision.outcome != DECLINED):
             floor = THEME_RATIO * ranked[0].relevance
             have = {k.clause_id for k in picked} | elsewhere
             picked += [self._key(c.hit.clause, c.start, c.end) for c in ranked
@@ -237,15 +237,15 @@ class StudyPackBuilder:
     def _phrased_by_model(self, theme: Theme, key: KeyClause) -> str:
         """With an LLM configured, a discussion question in the model's words — one sentence
         ending in a question mark, or the template is used. Quiz answers never come from it."""
-        llm = getattr(self.assistant, "llm", None)
-        if llm is None:
+        model = self.assistant.chat_model
+        if model is None:
             return ""
         from .llm import as_data
 
         prompt = [("system", DISCUSSION_SYSTEM),
                   ("human", f"<主题>{as_data(theme.name)}</主题>\n<条文>\n{key.label}\n{as_data(key.quote)}\n</条文>")]
         try:
-            text = str(llm.model.invoke(prompt).content).strip()
+            text = str(model.invoke(prompt).content).strip()
         except Exception:  # the template is always there
             return ""
         if "\n" in text or not 8 <= len(text) <= 120 or not text.endswith(("？", "?")):

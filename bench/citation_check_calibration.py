@@ -37,16 +37,16 @@ def restatements(question: str, quote: str, rng: random.Random) -> list[str]:
 def main(path: str = "eval/dev.jsonl") -> None:
     rng = random.Random(7)
     assistant = Assistant(Settings.from_env())
-    assistant.ensure_index()
+    assistant.index.ensure()
     right, wrong = [], []
     for item in load_items(Path(path)):
         if not item.answerable:
             continue
-        trace = assistant.trace(item.question, item.history)
-        first = next((c for c in trace.answer.citations if item.found_in(c.text)), None)
+        response = assistant.answer(item.question, item.history)
+        first = next((c for c in response.answer().citations if item.found_in(c.text)), None)
         if first is None:
             continue
-        others = [h.clause.text for h in trace.prepared.retrieval.hits
+        others = [h.clause.text for h in response.prepared.retrieval.hits
                   if h.clause.id != first.clause_id and not item.found_in(h.clause.text)]
         for sentence in restatements(item.question, first.quote, rng):
             right.append(support(sentence, first.text))

@@ -63,7 +63,7 @@ def cold_build(model, corpus: Path, index: Path) -> tuple[float, float, float, A
     assistant = Assistant(Settings.from_env({}, corpus_dir=corpus, index_dir=index), embeddings=model)
     clock = StageClock()
     started = time.perf_counter()
-    report, _ = assistant.reindex(progress=clock)
+    report, _ = assistant.index.reindex(progress=clock)
     ended = time.perf_counter()
     assert report.embedded == report.total and report.questions_embedded == report.questions, report
     clauses, questions = clock.ended[CLAUSE_STAGE], clock.ended.get(QUESTION_STAGE, clock.ended[CLAUSE_STAGE])
@@ -137,7 +137,7 @@ def main() -> None:
             for path, data in originals.items():
                 path.write_bytes(data)
         started = time.perf_counter()
-        result, _ = assistant.reindex()
+        result, _ = assistant.index.reindex()
         changed.append(time.perf_counter() - started)
         counts.add((result.embedded, result.reused, result.questions_embedded, result.questions - result.questions_embedded))
     assert len(counts) == 1, f"the edits did not all change the same: {counts}"
@@ -147,7 +147,7 @@ def main() -> None:
     same = []
     for _ in range(3):
         started = time.perf_counter()
-        result, _ = assistant.reindex()
+        result, _ = assistant.index.reindex()
         same.append(time.perf_counter() - started)
         assert result.unchanged
     report.row("index build, nothing changed, s", spread(same, 2), len(same))

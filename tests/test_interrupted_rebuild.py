@@ -33,11 +33,11 @@ import json, sys
 from assistant.config import Settings
 from assistant.service import Assistant
 assistant = Assistant(Settings.from_env())
-serving = assistant.snapshot()
+serving = assistant.index.snapshot()
 answer = assistant.ask(sys.argv[1])
-report = assistant.ensure_index()
+report = assistant.index.ensure()
 print(json.dumps({"serving": serving.name, "clauses": len(serving.clauses), "refused": answer.refused,
-                  "summary": report.summary() if report else None, "after": assistant.snapshot().name}))
+                  "summary": report.summary() if report else None, "after": assistant.index.snapshot().name}))
 """
 STATE = """
 import json

@@ -18,7 +18,7 @@ def versions(tmp_path_factory, embeddings):
     home = tmp_path_factory.mktemp("versions")
     shutil.copytree(DATA / "versions_corpus", home / "corpus")
     assistant = Assistant(make_settings(home, home / "corpus"), embeddings=embeddings)
-    assistant.ensure_index()
+    assistant.index.ensure()
     return assistant
 
 
@@ -36,7 +36,7 @@ def test_a_superseded_text_named_by_the_question_is_cited_as_superseded(versions
 
 def test_history_can_be_kept_on(versions, tmp_path):
     settings = make_settings(versions.settings.home, versions.settings.corpus_dir, keep_history=True)
-    keeping = Assistant(settings, embeddings=versions.embeddings.inner, store=versions.store)
+    keeping = Assistant(settings, embeddings=versions.embeddings.inner, store=versions.index.store)
     hits = keeping.retrieve("干部每年脱产培训至少要多少天？", [])[2].hits
     assert "training-old" in {h.clause.doc_id for h in hits}
 
@@ -72,5 +72,5 @@ def test_a_document_not_yet_in_force_says_so(versions, monkeypatch):
             return cls(2023, 1, 1)
 
     monkeypatch.setattr(datetime, "date", Before)
-    clause = next(c for c in versions.snapshot().clauses if c.doc_id == "training-new")
-    assert versions.library.status_of(clause) == "尚未施行（2023-10-01起施行）"
+    clause = next(c for c in versions.index.snapshot().clauses if c.doc_id == "training-new")
+    assert versions.index.library.status_of(clause) == "尚未施行（2023-10-01起施行）"

@@ -24,7 +24,7 @@ def packs(shipped):
 
 @pytest.fixture(scope="module")
 def clauses(shipped):
-    return {c.id: c for c in shipped.snapshot().clauses}
+    return {c.id: c for c in shipped.index.snapshot().clauses}
 
 
 def same_kind(words: list[str]) -> bool:

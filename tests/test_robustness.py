@@ -92,7 +92,7 @@ def mutable(tmp_path_factory, embeddings):
     tmp = tmp_path_factory.mktemp("mutable")
     shutil.copytree(DATA / "small_corpus", tmp / "corpus")
     assistant = Assistant(make_settings(tmp, tmp / "corpus"), embeddings=embeddings)
-    assistant.reindex()
+    assistant.index.reindex()
     return assistant
 
 
@@ -101,8 +101,8 @@ def mutable(tmp_path_factory, embeddings):
 def test_random_corpus_changes_never_lose_or_corrupt_the_index(mutable, name, content):
     path = mutable.settings.corpus_dir / name
     path.write_text(content, encoding="utf-8", errors="replace")
-    report, scan = mutable.reindex()
-    indexed = {c.id for c in mutable.snapshot().clauses}
+    report, scan = mutable.index.reindex()
+    indexed = {c.id for c in mutable.index.snapshot().clauses}
     expected = {c.id for c in scan.clauses}
     assert expected <= indexed and report.total == len(indexed)
     answer = mutable.ask("单位安排不了年休假，没休的天数怎么给钱？")

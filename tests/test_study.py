@@ -27,7 +27,7 @@ def packs(shipped):
 
 @pytest.fixture(scope="module")
 def clauses(shipped):
-    return {c.id: c for c in shipped.snapshot().clauses}
+    return {c.id: c for c in shipped.index.snapshot().clauses}
 
 
 @pytest.mark.parametrize("topic", TOPICS)

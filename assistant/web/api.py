@@ -83,7 +83,7 @@ def healthz(state: State):
 @router.post("/api/ask", tags=["answers"])
 async def ask(body: AskRequest, state: State, x_user_id: str = Header(default="")):
     """The `Answer` for a question and the conversation before it (oldest first)."""
-    answer = await state.aask(body.question, [m.model_dump() for m in body.history], "api", x_user_id)
+    answer = await state.answer(body.question, [m.model_dump() for m in body.history], "api", x_user_id).aanswer()
     return answer.to_dict()
 
 

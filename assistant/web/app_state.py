@@ -1,8 +1,11 @@
-"""What the app process holds: one Assistant (model, index, BM25 loaded once), its
-knowledge-base manager and the feedback store — and whether it is ready yet.
+"""What a front-end process holds: one Assistant (model, index, BM25 loaded once), its
+knowledge-base manager, the answer cache and the question log — and whether it is ready yet.
 
-Start-up builds the index in the background when it is missing, so /healthz can answer
-at once; a Chroma server that is not reachable is retried, a wrong setting is reported.
+Every front end (web chat, REST, OpenAI-compatible API, WeChat, the CLI's `ask`) asks
+through `answer()`, so each answer is cached, logged and refused while not ready alike.
+The server boots in the background (the index is built when missing, so /healthz answers
+at once; an unreachable Chroma server is retried, a wrong setting is reported); the CLI
+boots in the foreground with a progress bar.
 """
 from __future__ import annotations
 
@@ -11,19 +14,19 @@ import logging
 import sqlite3
 import threading
 import time
-from dataclasses import replace
-from typing import AsyncIterator, Callable, Iterable
+from typing import Callable, Iterable
 
 from ..answer import Answer
 from ..bilingual import BilingualError
 from ..bounded import BoundedCache
 from ..config import Settings
 from ..embeddings import EmbeddingError
-from ..logistic import ModelFileError
 from ..feedback import FeedbackStore
 from ..knowledge_base import KnowledgeBase
+from ..logistic import ModelFileError
+from ..response import Response
 from ..service import Assistant
-from ..store import IndexModelMismatch, IndexUnavailable
+from ..store import IndexModelMismatch, IndexUnavailable, Progress
 
 log = logging.getLogger(__name__)
 
@@ -58,30 +61,15 @@ class AppState:
 
     # ---- start-up ------------------------------------------------------------------
     def start(self) -> threading.Thread:
-        thread = threading.Thread(target=self._boot, name="policyqa-boot", daemon=True)
+        """Boot in the background, retrying while the Chroma server cannot be reached."""
+        thread = threading.Thread(target=self._boot_retrying, name="policyqa-boot", daemon=True)
         thread.start()
         return thread
 
-    def _boot(self) -> None:
+    def _boot_retrying(self) -> None:
         while True:
             try:
-                self.status = "正在加载模型 / loading the embedding model"
-                assistant = self.assistant or self._make_assistant(self.settings)
-                self.assistant = assistant
-                self.status = "正在检查索引 / checking the index"
-                if assistant.store.pointer() is None:  # first run: nothing to serve until it is built
-                    log.info("%s", assistant.ensure_index(progress=self._progress).summary())
-                snapshot = assistant.snapshot()
-                self.knowledge_base = KnowledgeBase(assistant)
-                self.status, self.error = "ready", ""
-                log.info("ready: index %s, %d clauses, model %s", snapshot.name, len(snapshot.clauses),
-                         assistant.embeddings.model_id)
-                self.ready.set()
-                # A build interrupted last time is finished now, while the previous one serves.
-                report = assistant.ensure_index(progress=self._progress)
-                if report is not None:
-                    log.info("%s", report.summary())
-                    self.status = "ready"
+                self.boot()
                 return
             except (IndexModelMismatch, EmbeddingError, ModelFileError) as exc:  # needs an operator, not a retry
                 self.status, self.error = "error", str(exc)
@@ -91,6 +79,26 @@ class AppState:
                 self.status, self.error = "waiting", str(exc)
                 log.warning("%s — retrying in %d s", exc, RETRY_SECONDS)
                 time.sleep(RETRY_SECONDS)
+
+    def boot(self, progress: Progress | None = None) -> None:
+        """Load the model and the index (building it on a first run), then serve; a build
+        interrupted last time is finished afterwards, while the previous generation serves."""
+        progress = progress or self._progress
+        self.status = "正在加载模型 / loading the embedding model"
+        assistant = self.assistant = self.assistant or self._make_assistant(self.settings)
+        self.status = "正在检查索引 / checking the index"
+        if assistant.index.store.pointer() is None:  # first run: nothing to serve until it is built
+            log.info("%s", assistant.index.ensure(progress=progress).summary())
+        snapshot = assistant.index.snapshot()
+        self.knowledge_base = KnowledgeBase(assistant)
+        self.status, self.error = "ready", ""
+        log.info("ready: index %s, %d clauses, model %s", snapshot.name, len(snapshot.clauses),
+                 assistant.embeddings.model_id)
+        self.ready.set()
+        report = assistant.index.ensure(progress=progress)
+        if report is not None:
+            log.info("%s", report.summary())
+            self.status = "ready"
 
     def _progress(self, stage: str, done: int, total: int) -> None:
         self.status = f"正在建立索引 / building the index: {stage} {done}/{total}"
@@ -105,7 +113,7 @@ class AppState:
         if self.error:
             info["error"] = self.error
         if self.ready.is_set() and self.assistant is not None:
-            snap = self.assistant.snapshot()
+            snap = self.assistant.index.snapshot()
             info.update(index=snap.name, clauses=len(snap.clauses), model=self.assistant.embeddings.model_id,
                         answer_cache_hits=self.cache_hits,
                         chroma=self.settings.chroma_location)
@@ -130,48 +138,24 @@ class AppState:
         assert self.knowledge_base is not None
         return self.knowledge_base
 
-    def ask(self, question: str, history: Iterable = (), channel: str = "api", user_id: str = "") -> Answer:
-        assistant, started = self.require(), time.perf_counter()
+    def answer(self, question: str, history: Iterable = (), channel: str = "api", user_id: str = "") -> Response:
+        """The assistant's response (read it as events or as a whole), or the cached answer
+        to the same question in the same conversation on the same index; the final answer is
+        logged either way."""
+        assistant = self.require()
         history = list(history or ())
-        key = answer_key(assistant.snapshot().name, question, history)
-        cached = self._cached(key, started)
-        answer = cached or assistant.ask(question, history)
-        if cached is None:
-            self._remember(key, answer)
-        self.log(answer, channel, user_id)
-        return answer
-
-    async def astream(self, question: str, history: Iterable = (), channel: str = "api",
-                      user_id: str = "") -> AsyncIterator[tuple[str, object]]:
-        """Events of Assistant.astream (or the cached answer); the final answer is logged."""
-        assistant, started = self.require(), time.perf_counter()
-        history = list(history or ())
-        key = answer_key(assistant.snapshot().name, question, history)
-        cached = self._cached(key, started)
-        events = _once(("final", cached)) if cached else assistant.astream(question, history)
-        async for kind, value in events:
-            if kind == "final":
-                if cached is None:
-                    self._remember(key, value)
-                self.log(value, channel, user_id)
-            yield kind, value
+        key = answer_key(assistant.index.snapshot().name, question, history)
+        cached = self.answers.get(key)
+        if cached is not None:
+            self.cache_hits += 1
+            response = Response.of(cached)
+        else:
+            response = assistant.answer(question, history).on_final(lambda answer: self._remember(key, answer))
+        return response.on_final(lambda answer: self.log(answer, channel, user_id))
 
     def _remember(self, key: tuple, answer: Answer) -> None:
         if not answer.fallback_reason:  # a fallback is not worth keeping
             self.answers.put(key, answer)
-
-    def _cached(self, key: tuple, started: float) -> Answer | None:
-        answer = self.answers.get(key)
-        if answer is None:
-            return None
-        self.cache_hits += 1
-        return replace(answer, latency_ms=round((time.perf_counter() - started) * 1000, 1))
-
-    async def aask(self, question: str, history: Iterable = (), channel: str = "api", user_id: str = "") -> Answer:
-        async for kind, value in self.astream(question, history, channel, user_id):
-            if kind == "final":
-                return value
-        raise RuntimeError("no answer")  # astream always ends with a final answer
 
     def log(self, answer: Answer, channel: str, user_id: str = "") -> None:
         try:
@@ -179,6 +163,3 @@ class AppState:
         except sqlite3.Error as exc:  # the log is a record, never a reason to fail an answer
             log.warning("could not log the question: %s", exc)
 
-
-async def _once(item):
-    yield item

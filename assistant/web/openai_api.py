@@ -152,10 +152,11 @@ def models():
 @router.post("/chat/completions")
 async def chat(body: ChatRequest, state: State):
     question, history = split_conversation(body.messages)
+    response = state.answer(question, history, "openai", body.user)  # a bad question or not ready: 422/503
     if not body.stream:
-        return completion(await state.aask(question, history, "openai", body.user), body)
-    events = state.astream(question, history, "openai", body.user)
-    first = await anext(events)  # raises now (422/503) rather than inside the stream
+        return completion(await response.aanswer(), body)
+    events = aiter(response)
+    first = await anext(events)  # preparation fails before the stream starts, with a status code
     return StreamingResponse(stream_chunks(_prepend(first, events), body), media_type="text/event-stream")
 
 

@@ -79,8 +79,8 @@ def build_ui(state: AppState) -> gr.Blocks:
                             {"role": "assistant", "content": "……"}]
         written = ""
         try:
-            async for kind, value in state.astream(message, _history(answers), "web",
-                                                   getattr(request, "session_hash", "") or ""):
+            async for kind, value in state.answer(message, _history(answers), "web",
+                                                  getattr(request, "session_hash", "") or ""):
                 if kind == "token":
                     written += value
                     pending[-1] = {"role": "assistant", "content": html.escape(written) + PENDING}
@@ -170,7 +170,7 @@ def build_ui(state: AppState) -> gr.Blocks:
         if not doc_id:
             return gr.update(choices=[], value=None)
         try:
-            clauses = [c for c in state.require().snapshot().clauses if c.doc_id == doc_id]
+            clauses = [c for c in state.require().index.snapshot().clauses if c.doc_id == doc_id]
         except NotReady as exc:
             raise gr.Error(str(exc)) from None
         return gr.update(choices=[(c.label, c.id) for c in clauses], value=None)

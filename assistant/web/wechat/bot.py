@@ -119,7 +119,7 @@ class WeChatBot:
         if question.strip().startswith(SELF_CHECK):
             return self._self_check(question.strip()[len(SELF_CHECK):].strip(" ：:，,"))
         try:
-            answer = self.state.ask(question, self._history(user), self.channel, user)
+            answer = self.state.answer(question, self._history(user), self.channel, user).answer()
         except QuestionError as exc:
             return [exc.zh]
         except NotReady:
