@@ -157,8 +157,9 @@ def cmd_feedback_export(args, settings) -> int:
 
 def cmd_self_check(args, settings) -> int:
     """容错自查: interactive in a terminal, or from --situation/--answers for scripts."""
+    from . import downloads
     from .self_check import SelfCheckError, default_data, prefill, run
-    from .self_check_export import to_docx, to_markdown
+    from .self_check_export import to_markdown
 
     answers = {}
     if args.answers:
@@ -177,13 +178,11 @@ def cmd_self_check(args, settings) -> int:
     except SelfCheckError as exc:
         print(f"错误 / error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    if args.output and args.output.endswith(".docx"):
-        Path(args.output).write_bytes(to_docx(result))
-        print(f"已生成 {args.output}", file=sys.stderr)
-    elif args.json:
+    word = (args.output or "").endswith(".docx")
+    if args.json and not word:
         print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
     elif args.output:
-        Path(args.output).write_text(to_markdown(result), encoding="utf-8")
+        Path(args.output).write_bytes(downloads.self_check(result, "docx" if word else "md").data)
         print(f"已生成 {args.output}", file=sys.stderr)
     else:
         sys.stdout.write(to_markdown(result))
@@ -206,8 +205,9 @@ def _ask_self_check(data, prefill) -> tuple[str, dict]:
 
 
 def cmd_study(args, settings) -> int:
+    from . import downloads
     from .study import StudyPackBuilder, TopicNotFound
-    from .study_export import to_docx, to_markdown
+    from .study_export import to_markdown
 
     assistant = _assistant(settings)
     assistant.index.ensure(progress=_progress_bar())
@@ -217,15 +217,13 @@ def cmd_study(args, settings) -> int:
     except (TopicNotFound, ValueError) as exc:
         print(f"错误 / error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    if args.format == "docx":
-        output = Path(args.output or f"{pack.file_stem}.docx")
-        output.write_bytes(to_docx(pack))
-        print(f"已生成 {output}", file=sys.stderr)
-    elif args.output:
-        Path(args.output).write_text(to_markdown(pack), encoding="utf-8")
-        print(f"已生成 {args.output}", file=sys.stderr)
-    else:
+    if args.format == "md" and not args.output:
         sys.stdout.write(to_markdown(pack))
+        return 0
+    download = downloads.study_pack(pack, args.format)
+    output = Path(args.output or download.filename)
+    output.write_bytes(download.data)
+    print(f"已生成 {output}", file=sys.stderr)
     return 0
 
 

@@ -1,10 +1,15 @@
-"""Ways to show an `Answer`: HTML for the web chat, plain text for chat clients."""
+"""Every way an answer is shown: HTML for the web chat, plain text for chat clients, and the
+short plain text of a phone (WeChat) — for an `Answer` and for a 容错自查 result."""
 from __future__ import annotations
 
 import html
 import re
+from typing import TYPE_CHECKING
 
 from .answer import Answer, Citation
+
+if TYPE_CHECKING:
+    from .self_check import SelfCheckResult
 
 _MARKER = re.compile(r"\[(\d+)\]")
 
@@ -76,3 +81,41 @@ def answer_plain(answer: Answer) -> str:
         return answer.answer
     sources = "\n".join(f"[{c.n}] {c.label}（{c.status}）" for c in answer.citations)
     return f"{answer.answer}\n\n依据：\n{sources}"
+
+
+def phone_text(answer: Answer) -> str:
+    """For a phone: the answer and its sources by their short labels."""
+    if not answer.citations:
+        return answer.answer
+    sources = "；".join(f"[{c.n}]{c.short_label}" for c in answer.citations)
+    return f"{answer.answer}\n依据：{sources}"
+
+
+SELF_CHECK = "容错自查"  # also what a WeChat message starts with to ask for one
+SELF_CHECK_QUESTIONS = 8  # questions listed in a phone message; the web page has them all
+SELF_CHECK_PROVISIONS = 4
+
+
+def self_check_text(result: SelfCheckResult) -> str:
+    """The self-check on a phone: what the situation meets, red lines first, then the questions
+    still open for the provisions that may apply — each with its short citation, no links."""
+    if not result.provisions:
+        return f"{SELF_CHECK}：知识库中没有关于容错、从轻减轻或者免予处理的条款，无法自查。"
+    lines = [f"{SELF_CHECK}（对照公开条文的自查，不是组织认定）"]
+    for line in result.red_lines:
+        lines.append(f"⚠ 触及红线：{line.citation.short_label}“{line.text}”")
+    hopeful = [p for p in result.provisions if p.status in ("may_apply", "open")]
+    for p in [p for p in hopeful if any(c.state == "met" for c in p.conditions)][:SELF_CHECK_PROVISIONS]:
+        met = [c for c in p.conditions if c.state == "met"]
+        lines.append(f"· {p.citation.short_label}（{p.outcome}）：已符合“{met[0].text}”等 {len(met)} 项，请确认")
+    unanswered = sorted((c for p in hopeful for c in p.red_lines + p.conditions if c.state == "unknown"),
+                        key=lambda c: not c.red_line)
+    open_questions = list({c.id: c for c in unanswered}.values())
+    if open_questions:
+        lines.append("请对照回答（是/否/不清楚）：")
+        lines += [f"{i}.{'【红线】' if c.red_line else ''}{c.question}"
+                  for i, c in enumerate(open_questions[:SELF_CHECK_QUESTIONS], 1)]
+        if len(open_questions) > SELF_CHECK_QUESTIONS:
+            lines.append(f"另有 {len(open_questions) - SELF_CHECK_QUESTIONS} 个问题，可在网页版“容错自查”中逐题填写并导出。")
+    lines.append(f"示例：{SELF_CHECK} 推进改革试点时因缺乏经验出现失误，没有谋取私利，损失已挽回")
+    return "\n".join(lines)

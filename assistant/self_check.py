@@ -26,6 +26,7 @@ from pathlib import Path
 
 from .answer import Citation
 from .audience import default_audiences
+from .bilingual import BilingualError
 from .lexical import normalize, question_word_parts, question_words
 
 log = logging.getLogger(__name__)
@@ -41,7 +42,7 @@ NATIONAL_OPINION = "2018年中共中央办公厅《关于进一步激励广大�
 ABOUT_ORDER = ("申请", "认定", "决定", "复核申诉")
 
 
-class SelfCheckError(ValueError):
+class SelfCheckError(BilingualError, ValueError):
     """Answers or data that cannot be used; the message says which and why."""
 
 
@@ -94,7 +95,7 @@ class SelfCheckData:
         procedures = [Procedure(p["clause"], p["text"], p["about"]) for p in data.get("procedure", [])]
         unknown = [c for p in provisions for c in (*p.condition_ids, *p.excluded_by) if c not in conditions]
         if unknown:
-            raise SelfCheckError(f"{path}: unknown condition ids {sorted(set(unknown))}")
+            raise SelfCheckError(f"自查数据 {path.name} 引用了不存在的条件", f"{path}: unknown condition ids {sorted(set(unknown))}")
         return cls(conditions, provisions, procedures)
 
     def problems(self, clauses: dict) -> list[str]:
@@ -239,13 +240,13 @@ def validate_answers(answers, data: SelfCheckData) -> dict[str, bool | None]:
     if answers is None:
         return {}
     if not isinstance(answers, dict):
-        raise SelfCheckError("answers 应为 {条件编号: true|false|null} / answers must be an object")
+        raise SelfCheckError("answers 应为 {条件编号: true|false|null}", "answers must be an object")
     unknown = [k for k in answers if k not in data.conditions]
     if unknown:
-        raise SelfCheckError(f"未知的条件编号 {unknown[0]!r}，见 GET /api/self-check/questions / unknown condition id")
+        raise SelfCheckError(f"未知的条件编号 {unknown[0]!r}，见 GET /api/self-check/questions", "unknown condition id")
     wrong = [k for k, v in answers.items() if v is not None and not isinstance(v, bool)]
     if wrong:
-        raise SelfCheckError(f"条件 {wrong[0]} 的回答应为 true、false 或 null / answers must be true, false or null")
+        raise SelfCheckError(f"条件 {wrong[0]} 的回答应为 true、false 或 null", "answers must be true, false or null")
     return dict(answers)
 
 
@@ -253,7 +254,7 @@ def evaluate(data: SelfCheckData, clauses: dict, library, situation: str = "", a
              suggestions: dict[str, Suggestion] | None = None) -> SelfCheckResult:
     """The result for these answers; a suggestion counts until the cadre answers that question."""
     if len(situation or "") > MAX_SITUATION_CHARS:
-        raise SelfCheckError(f"情况描述请控制在 {MAX_SITUATION_CHARS} 字以内 / the situation is too long")
+        raise SelfCheckError(f"情况描述请控制在 {MAX_SITUATION_CHARS} 字以内", "the situation is too long")
     answers = validate_answers(answers, data)
     suggestions = dict(suggestions if suggestions is not None else prefill(situation, data))
     audiences = default_audiences()

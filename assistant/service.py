@@ -13,6 +13,7 @@ import re
 from typing import Callable, Iterable
 
 from .answer import Answer
+from .bilingual import BilingualError
 from .compose import compose
 from .condense import Condensed, Turn, as_follow_up, condense
 from .config import Settings
@@ -25,7 +26,7 @@ from .response import Answerer, Extractive, Prepared, Response
 from .retrieval import HybridRetriever, Retrieval, Snapshot
 from .store import IndexStore
 from .thesaurus import default_thesaurus
-from .wellformed import INVALID_TEXT_MESSAGE, malformed
+from .wellformed import INVALID_TEXT_EN, INVALID_TEXT_ZH, malformed
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 Condenser = Callable[[str, list[Turn]], Condensed]
 
 
-class QuestionError(ValueError):
+class QuestionError(BilingualError, ValueError):
     """A question that cannot be asked as given (empty, too long, malformed history)."""
 
 
@@ -147,15 +148,15 @@ class Assistant:
 
     def _validated(self, question: str) -> str:
         if not isinstance(question, str):
-            raise QuestionError("问题必须是文字 / the question must be a string")
+            raise QuestionError("问题必须是文字", "the question must be a string")
         if malformed(question):
-            raise QuestionError(INVALID_TEXT_MESSAGE)
+            raise QuestionError(INVALID_TEXT_ZH, INVALID_TEXT_EN)
         question = _CONTROL.sub("", question).strip()
         if not question:
-            raise QuestionError("问题不能为空 / the question is empty")
+            raise QuestionError("问题不能为空", "the question is empty")
         limit = self.settings.max_question_chars
         if len(question) > limit:
-            raise QuestionError(f"问题太长（{len(question)} 字），请控制在 {limit} 字以内 / "
+            raise QuestionError(f"问题太长（{len(question)} 字），请控制在 {limit} 字以内",
                                 f"the question has {len(question)} characters; the limit is {limit}")
         return question
 
@@ -168,9 +169,9 @@ class Assistant:
                 continue
             if not isinstance(item, dict) or item.get("role") not in ("user", "assistant") \
                     or not isinstance(item.get("content"), str):
-                raise QuestionError('对话历史格式错误：每一项应为 {"role": "user"|"assistant", "content": "…"} / '
+                raise QuestionError('对话历史格式错误：每一项应为 {"role": "user"|"assistant", "content": "…"}',
                                     "malformed history item")
             if malformed(item["content"]):
-                raise QuestionError(INVALID_TEXT_MESSAGE)
+                raise QuestionError(INVALID_TEXT_ZH, INVALID_TEXT_EN)
             turns.append(Turn(item["role"], _CONTROL.sub("", item["content"])))
         return turns

@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import re
 
+from .bilingual import bilingual
+
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # a str holds a valid pair as one code point
 INVALID_TEXT = "invalid_text"
-INVALID_TEXT_MESSAGE = "文字中含有无效字符：不成对的 UTF-16 代理项 / the text contains a lone UTF-16 surrogate"
+INVALID_TEXT_ZH, INVALID_TEXT_EN = "文字中含有无效字符：不成对的 UTF-16 代理项", "the text contains a lone UTF-16 surrogate"
+INVALID_TEXT_MESSAGE = bilingual(INVALID_TEXT_ZH, INVALID_TEXT_EN)
 
 
 def malformed(value: object) -> bool:

@@ -7,11 +7,12 @@ import os
 import subprocess
 import sys
 import threading
+from urllib.parse import unquote
 
 import httpx
 import pytest
 
-from conftest import ADMIN_TOKEN, make_docx
+from conftest import ADMIN_TOKEN, make_docx, make_settings
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
@@ -236,6 +237,7 @@ def test_study_pack_api(client):
     assert pack["title"] == "学习备课材料：容错纠错" and len(pack["quiz"]) == 5
     md = client.post("/api/study", json={"topic": "年休假", "format": "md"})
     assert md.headers["content-type"].startswith("text/markdown") and "attachment" in md.headers["content-disposition"]
+    assert unquote(md.headers["content-disposition"]).endswith("学习备课材料-年休假.md")  # the name the UI and CLI use
     assert md.text.startswith("# 学习备课材料：年休假")
     word = client.post("/api/study", json={"topic": "干部考核", "format": "docx", "docs": ["civil-servant-law"]})
     assert docx.Document(io.BytesIO(word.content)).paragraphs[0].text == "学习备课材料：干部考核"
@@ -311,3 +313,37 @@ def test_associated_questions_are_read_and_edited_with_the_admin_token(client, a
     assert "干满十五年一年能歇几天年假" in stored
     assert client.get("/api/clauses/paid-annual-leave-regulation/a999/questions").status_code == 404
     assert client.put(path, json={"questions": ["问" * 300]}, headers=ADMIN).status_code == 422
+
+
+# ---- the routers in process, on apps that were never started ------------------------------
+def unstarted_app(tmp_path, admin_token: str):
+    from fastapi import FastAPI
+    from starlette.testclient import TestClient
+
+    from assistant.web import api, errors
+    from assistant.web.app_state import AppState
+
+    app = FastAPI()
+    app.state.policyqa = AppState(make_settings(tmp_path, tmp_path / "corpus", admin_token=admin_token))
+    app.include_router(api.router)
+    errors.install(app)
+    return TestClient(app)
+
+
+def test_each_app_serves_its_own_state(tmp_path):
+    read_only, guarded = unstarted_app(tmp_path / "a", ""), unstarted_app(tmp_path / "b", ADMIN_TOKEN)
+    upload = {"files": {"file": ("a.md", b"# x")}}
+
+    def error(reply, status):
+        assert reply.status_code == status, reply.text
+        return reply.json()["error"]
+
+    assert error(read_only.post("/api/documents", **upload), 403)["code"] == "read_only"
+    assert error(guarded.post("/api/documents", **upload), 401)["code"] == "unauthorized"
+    wrong = guarded.post("/api/documents", **upload, headers={"Authorization": "Bearer x"})
+    assert error(wrong, 403)["code"] == "forbidden"
+    assert error(guarded.post("/api/documents", **upload, headers=ADMIN), 503)["code"] == "not_ready"  # past the guard
+    not_ready = error(guarded.post("/api/ask", json={"question": "年休假几天？"}), 503)["message"]
+    assert not_ready.startswith("助手尚未就绪") and " / the assistant is not ready yet" in not_ready
+    health = guarded.get("/healthz")
+    assert health.status_code == 503 and health.json() == {"ready": False, "status": "starting"}

@@ -53,6 +53,15 @@ def test_self_check_from_a_situation_and_answers(shipped_env, tmp_path):
     assert "未知的条件编号" in run(["self-check", "--answers", str(bad)], shipped_env, check_rc=2).stderr
 
 
+def test_self_check_writes_a_word_file_named_by_output(shipped_env, tmp_path):
+    import docx
+
+    out = tmp_path / "自查.docx"
+    run(["self-check", "--situation", "推进改革试点时因缺乏经验出现失误", "-o", str(out)], shipped_env)
+    document = docx.Document(str(out))
+    assert document.paragraphs[0].text == "容错自查结果" and any("不是组织认定" in p.text for p in document.paragraphs)
+
+
 def test_bad_input_exits_with_a_message(shipped_env, tmp_path):
     assert "不能为空" in run(["ask", "   "], shipped_env, check_rc=2).stderr
     assert "字以内" in run(["ask", "问" * 10000], shipped_env, check_rc=2).stderr

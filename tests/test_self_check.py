@@ -134,8 +134,30 @@ def test_the_result_downloads_as_word_and_markdown(client):
     assert markdown.startswith("# 容错自查结果") and "第九条" in markdown
 
 
+def test_the_result_as_a_file_to_download_in_either_format(clauses):
+    import docx
+
+    from assistant import downloads
+
+    result = evaluate(default_data(), clauses, Library.load(CORPUS), SITUATION)
+    word = downloads.self_check(result, "docx")
+    assert word.filename == "容错自查结果.docx" and word.media_type.endswith("wordprocessingml.document")
+    assert docx.Document(io.BytesIO(word.data)).paragraphs[0].text == "容错自查结果"
+    markdown = downloads.self_check(result, "md")
+    assert markdown.filename == "容错自查结果.md" and markdown.media_type == "text/markdown; charset=utf-8"
+    assert markdown.data.decode("utf-8").startswith("# 容错自查结果")
+    assert markdown.temp_file().read_bytes() == markdown.data
+
+
+def test_bad_answers_tell_a_chat_user_in_chinese_alone(clauses):
+    with pytest.raises(SelfCheckError) as caught:
+        evaluate(default_data(), clauses, Library.load(CORPUS), "", {"no-such-condition": True})
+    assert str(caught.value) == f"{caught.value.zh} / unknown condition id" and " / " not in caught.value.zh
+
+
 def test_the_phone_summary_lists_what_is_met_then_the_open_questions(clauses):
-    from assistant.web.wechat.text import self_check_text, split_utf8
+    from assistant.render import self_check_text
+    from assistant.web.wechat.split import split_utf8
 
     text = self_check_text(evaluate(default_data(), clauses, Library.load(CORPUS), SITUATION,
                                     {"personal-gain": True}))

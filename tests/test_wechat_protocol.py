@@ -7,9 +7,10 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from assistant.answer import Answer, Citation
+from assistant.render import phone_text
 from assistant.web.wechat.crypto import CryptoError, MessageCrypto, SignatureError, check_signature, signature
 from assistant.web.wechat.messages import MessageError, cdata, parse_fields, parse_message, text_reply
-from assistant.web.wechat.text import phone_text, split_utf8, truncate_utf8
+from assistant.web.wechat.split import split_utf8, truncate_utf8
 
 from conftest import DATA
 

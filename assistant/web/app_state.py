@@ -17,6 +17,7 @@ import time
 from typing import Callable, Iterable
 
 from ..answer import Answer
+from ..bilingual import BilingualError
 from ..bounded import BoundedCache
 from ..config import Settings
 from ..embeddings import EmbeddingError
@@ -39,7 +40,7 @@ def answer_key(generation: str, question: str, history: Iterable) -> tuple:
     return generation, question.strip(), turns
 
 
-class NotReady(RuntimeError):
+class NotReady(BilingualError, RuntimeError):
     """The assistant cannot answer yet (index being built) or at all (a setting is wrong)."""
 
 
@@ -129,7 +130,7 @@ class AppState:
     def require(self) -> Assistant:
         if not self.ready.is_set() or self.assistant is None:
             detail = self.error or self.status
-            raise NotReady(f"助手尚未就绪（{detail}），请稍后再试 / the assistant is not ready yet")
+            raise NotReady(f"助手尚未就绪（{detail}），请稍后再试", "the assistant is not ready yet")
         return self.assistant
 
     def require_knowledge_base(self) -> KnowledgeBase:

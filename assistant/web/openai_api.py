@@ -6,7 +6,7 @@ conversation; system messages are ignored — a client cannot change the assista
 `stream: true` is answered with server-sent events: with an LLM, each sentence as soon as
 it has passed the citation check; the citations (a `citations` field) come with the last chunk,
 and with `stream_options: {"include_usage": true}` a usage chunk (no choices) follows, as OpenAI
-sends it. Errors are in OpenAI's shape (assistant/errors.py).
+sends it. Errors are in OpenAI's shape (web/errors.py).
 """
 from __future__ import annotations
 
@@ -20,9 +20,9 @@ from fastapi.responses import StreamingResponse
 from pydantic import ConfigDict, Field
 
 from ..answer import Answer
-from .app_state import AppState
-from .errors import ApiError
 from ..render import answer_plain
+from .deps import State
+from .errors import ApiError
 from .requests import RequestModel
 
 MODEL_NAME = "policy-qa"
@@ -141,24 +141,23 @@ async def stream_chunks(events: AsyncIterator[tuple[str, object]], body: ChatReq
     yield sse("[DONE]")
 
 
-def build_router(state: AppState) -> APIRouter:
-    router = APIRouter(prefix="/v1", tags=["OpenAI-compatible"])
+router = APIRouter(prefix="/v1", tags=["OpenAI-compatible"])
 
-    @router.get("/models")
-    def models():
-        return {"object": "list", "data": [{"id": MODEL_NAME, "object": "model", "owned_by": "policy-qa"}]}
 
-    @router.post("/chat/completions")
-    async def chat(body: ChatRequest):
-        question, history = split_conversation(body.messages)
-        response = state.answer(question, history, "openai", body.user)  # a bad question or not ready: 422/503
-        if not body.stream:
-            return completion(await response.aanswer(), body)
-        events = aiter(response)
-        first = await anext(events)  # preparation fails before the stream starts, with a status code
-        return StreamingResponse(stream_chunks(_prepend(first, events), body), media_type="text/event-stream")
+@router.get("/models")
+def models():
+    return {"object": "list", "data": [{"id": MODEL_NAME, "object": "model", "owned_by": "policy-qa"}]}
 
-    return router
+
+@router.post("/chat/completions")
+async def chat(body: ChatRequest, state: State):
+    question, history = split_conversation(body.messages)
+    response = state.answer(question, history, "openai", body.user)  # a bad question or not ready: 422/503
+    if not body.stream:
+        return completion(await response.aanswer(), body)
+    events = aiter(response)
+    first = await anext(events)  # preparation fails before the stream starts, with a status code
+    return StreamingResponse(stream_chunks(_prepend(first, events), body), media_type="text/event-stream")
 
 
 async def _prepend(first, rest: AsyncIterator) -> AsyncIterator:

@@ -37,10 +37,12 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
     app = FastAPI(title="干部政策问答助手 API", version=__version__, lifespan=lifespan,
                   description="Clause-cited answers from the policy corpus. Errors: {\"error\": {\"code\", \"message\"}} "
                               "(under /v1 in OpenAI's shape).")
+    # What the routes are given (deps.get_state, wechat.routes.get_channels).
     app.state.policyqa = state
-    app.include_router(api.build_router(state))
-    app.include_router(openai_api.build_router(state))
-    app.include_router(wechat_routes.build_router(state))
+    app.state.wechat = wechat_routes.make_channels(state)
+    app.include_router(api.router)
+    app.include_router(openai_api.router)
+    app.include_router(wechat_routes.router)
     errors.install(app)
     app.add_middleware(AdmissionControl, max_concurrent=settings.max_concurrent, max_queue=settings.max_queue,
                        queue_timeout=settings.queue_timeout)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import html
 import logging
-import tempfile
 from pathlib import Path
 
 import gradio as gr
 
+from .. import downloads
 from ..answer import Answer
 from .app_state import AppState, NotReady
 from ..associated import QuestionFileError
@@ -89,7 +89,7 @@ def build_ui(state: AppState) -> gr.Blocks:
                     pending[-1] = {"role": "assistant", "content": answer_html(value)}
                     yield "", pending, answers + [value.to_dict()]
         except (QuestionError, NotReady) as exc:  # an error, so that API callers see it too
-            raise gr.Error(str(exc).split(" / ")[0]) from None
+            raise gr.Error(exc.zh) from None
 
     def rate(answers: list, event: gr.EventData):
         # gr.EventData, not gr.LikeData: a call through the API carries no like, and gradio
@@ -157,20 +157,13 @@ def build_ui(state: AppState) -> gr.Blocks:
 
     def study_pack(topic: str, docs: list, questions: float, fmt: str):
         from ..study import StudyPackBuilder, TopicNotFound
-        from ..study_export import to_docx, to_markdown
+        from ..study_export import to_markdown
 
         try:
             pack = StudyPackBuilder(state.require()).build(topic or "", docs or [], int(questions))
         except (TopicNotFound, ValueError, NotReady) as exc:
             raise gr.Error(str(exc)) from None
-        markdown = to_markdown(pack)
-        folder = Path(tempfile.mkdtemp(prefix="policyqa-study-"))
-        path = folder / f"{pack.file_stem}.{fmt}"
-        if fmt == "docx":
-            path.write_bytes(to_docx(pack))
-        else:
-            path.write_text(markdown, encoding="utf-8")
-        return str(path), pack.basis, markdown
+        return str(downloads.study_pack(pack, fmt).temp_file()), pack.basis, to_markdown(pack)
 
     def clauses_of(doc_id):
         """The clause choices of a document, for the associated-question editor."""

@@ -3,14 +3,12 @@ gives, confirm or answer each question (是 / 否 / 不清楚), see the result p
 and download it as a Word file for a talk with the organisation department."""
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
-
 import gradio as gr
 
+from .. import downloads
 from .app_state import AppState, NotReady
 from ..self_check import SelfCheckError, default_data, prefill, run
-from ..self_check_export import TITLE, to_docx, to_markdown
+from ..self_check_export import to_markdown
 
 CHOICES = ["是", "否", "不清楚"]
 VALUE = {"是": True, "否": False, "不清楚": None}
@@ -49,10 +47,7 @@ def self_check_tab(state: AppState) -> None:
             result = run(state.require(), text or "", answers)
         except (SelfCheckError, NotReady) as exc:
             raise gr.Error(str(exc)) from None
-        folder = Path(tempfile.mkdtemp(prefix="policyqa-self-check-"))
-        path = folder / f"{TITLE}.docx"
-        path.write_bytes(to_docx(result))
-        return str(path), to_markdown(result)
+        return str(downloads.self_check(result, "docx").temp_file()), to_markdown(result)
 
     fill.click(fill_from, [situation], [fill_note, *radios])
     check.click(result_for, [situation, *radios], [result_file, result_view])

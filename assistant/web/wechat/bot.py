@@ -18,11 +18,11 @@ from dataclasses import dataclass, field
 from ..app_state import AppState, NotReady
 from ...bounded import BoundedCache
 from ...condense import Turn
-from ...render import EXAMPLE_QUESTIONS
+from ...render import EXAMPLE_QUESTIONS, SELF_CHECK, phone_text, self_check_text
 from ...service import QuestionError
 from .customer_service import CustomerService, DeliveryError
 from .messages import Incoming
-from .text import SELF_CHECK, phone_text, self_check_text, split_utf8, truncate_utf8
+from .split import split_utf8, truncate_utf8
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +121,7 @@ class WeChatBot:
         try:
             answer = self.state.answer(question, self._history(user), self.channel, user).answer()
         except QuestionError as exc:
-            return [str(exc).split(" / ")[0]]
+            return [exc.zh]
         except NotReady:
             return [NOT_READY]
         except Exception:  # never leave a user without a reply
@@ -140,7 +140,7 @@ class WeChatBot:
         except NotReady:
             return [NOT_READY]
         except SelfCheckError as exc:
-            return [str(exc).split(" / ")[0]]
+            return [exc.zh]
         return split_utf8(self_check_text(result), self.max_bytes)
 
     def _history(self, user: str) -> list[Turn]:

@@ -1,13 +1,18 @@
 """The callback endpoints: GET/POST /wechat (公众号, plaintext or safe mode) and
 GET/POST /wecom (企业微信, always encrypted). An endpoint whose settings are missing
 answers 404, and start-up logs which setting is missing and what is unavailable without it.
-A signed message whose timestamp is outside the replay window is refused (403) unread."""
+A signed message whose timestamp is outside the replay window is refused (403) unread.
+
+The channels are made once per app (`make_channels`, from create_app, which puts them on
+`app.state.wechat`); a route is given its channel by dependency injection."""
 from __future__ import annotations
 
 import logging
 import time
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import PlainTextResponse, Response
 
@@ -105,18 +110,25 @@ def make_channel(kind: str, state: AppState) -> Channel | None:
     return Channel(kind, config, bot, crypto, settings.wechat_replay_window)
 
 
-def build_router(state: AppState) -> APIRouter:
-    router = APIRouter(tags=["WeChat"])
-    for kind in ("wechat", "wecom"):
-        _register(router, kind, make_channel(kind, state))
-    return router
+def make_channels(state: AppState) -> dict[str, Channel | None]:
+    """Each endpoint's channel, None where its settings are missing; the log says which."""
+    return {kind: make_channel(kind, state) for kind in NAMES}
 
 
-def _register(router: APIRouter, kind: str, channel: Channel | None) -> None:
+def get_channels(request: Request) -> dict[str, Channel | None]:
+    return request.app.state.wechat
+
+
+Channels = Annotated[dict[str, Channel | None], Depends(get_channels)]
+router = APIRouter(tags=["WeChat"])
+
+
+def _register(kind: str) -> None:
     not_configured = PlainTextResponse(f"{NAMES[kind]}接入未配置 / not configured", status_code=404)
 
     @router.get(f"/{kind}", summary=f"{NAMES[kind]} URL verification")
-    def verify(request: Request):
+    def verify(request: Request, channels: Channels):
+        channel = channels[kind]
         if channel is None:
             return not_configured
         try:
@@ -129,7 +141,8 @@ def _register(router: APIRouter, kind: str, channel: Channel | None) -> None:
             return PlainTextResponse("bad request", status_code=400)
 
     @router.post(f"/{kind}", summary=f"{NAMES[kind]} message callback")
-    async def receive(request: Request):
+    async def receive(request: Request, channels: Channels):
+        channel = channels[kind]
         if channel is None:
             return not_configured
         body = await request.body()
@@ -153,3 +166,7 @@ def _register(router: APIRouter, kind: str, channel: Channel | None) -> None:
             return PlainTextResponse("success")
         media = "text/plain" if reply == "success" else "application/xml"
         return Response(reply, media_type=media)
+
+
+for _kind in NAMES:
+    _register(_kind)
