@@ -54,11 +54,6 @@ class Answer:
     def to_dict(self) -> dict:
         return asdict(self)
 
-    @classmethod
-    def from_dict(cls, data: dict) -> "Answer":
-        citations = [Citation(**c) for c in data.get("citations", [])]
-        return cls(**{**data, "citations": citations})
-
 
 def with_notes(text: str, notes: list[str]) -> str:
     """The answer text with its caveats, each on a line of its own."""

@@ -59,11 +59,11 @@ def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
     return text if len(text) <= limit else text[:limit] + "……"
 
 
-def _history(answers: list[dict]) -> list[dict]:
+def _history(answers: list[Answer]) -> list[dict]:
     """The conversation so far, as the assistant reads it (question and plain answer text)."""
     turns = []
     for a in answers:
-        turns += [{"role": "user", "content": a["question"]}, {"role": "assistant", "content": a["answer"]}]
+        turns += [{"role": "user", "content": a.question}, {"role": "assistant", "content": a.answer}]
     return turns
 
 
@@ -87,7 +87,7 @@ def build_ui(state: AppState) -> gr.Blocks:
                     yield "", pending, answers
                 elif kind == "final":
                     pending[-1] = {"role": "assistant", "content": answer_html(value)}
-                    yield "", pending, answers + [value.to_dict()]
+                    yield "", pending, answers + [value]  # the Answer itself, kept on the server
         except (QuestionError, NotReady) as exc:  # an error, so that API callers see it too
             raise gr.Error(exc.zh) from None
 
@@ -101,7 +101,7 @@ def build_ui(state: AppState) -> gr.Blocks:
         position = index // 2  # user and assistant messages alternate
         if not answers or position >= len(answers) or data.liked not in (True, False):
             return None, gr.update(visible=False), ""
-        answer = Answer.from_dict(answers[position])
+        answer = answers[position]
         feedback_id = state.feedback.add_feedback(
             answer.question, answer.answer, [c.label for c in answer.citations], 1 if data.liked else -1,
             channel="web")
