@@ -141,6 +141,9 @@ class LLMGeneration:
         self.clauses = [c.hit.clause for c in prepared.ranked[:SOURCES]]
         self.checker = CitationChecker(self.clauses)
         self._buffer = ""
+        # A tentative answer says so first, before the model's sentences as they stream.
+        self._lead_text = f"{TENTATIVE_LEAD}\n" if prepared.extractive.confidence == "low" else ""
+        self._lead = self._lead_text  # until shown
         self._inputs = {"sources": format_sources(self.clauses), "question": as_data(prepared.standalone)}
 
     def tokens(self) -> Iterator[str]:
@@ -153,10 +156,10 @@ class LLMGeneration:
         """The token, then each sentence it completed that passed the check."""
         self._buffer += token
         if ends_in_open_marker(self._buffer):  # its sentence waits for the marker's end
-            return [(TOKEN, token)]
+            return [(TOKEN, token)] + self._led()
         pieces = split_generated(self._buffer)
         self._buffer = pieces[-1] if pieces else ""  # the last piece may still be growing
-        return [(TOKEN, token)] + self._checked(pieces[:-1])
+        return [(TOKEN, token)] + self._led() + self._checked(pieces[:-1])
 
     def result(self) -> Answer:
         self._checked([self._buffer] if self._buffer.strip() else [])
@@ -168,13 +171,10 @@ class LLMGeneration:
                                           prepared.ranked[n - 1].relevance, prepared.library.status_of(clause))
                      for new_n, (n, clause) in enumerate(zip(checker.order, cited), 1)]
         notes = answer_notes(prepared.question, cited, prepared.snapshot, prepared.library)
-        text = with_notes(checker.text, notes)
-        confidence = prepared.extractive.confidence
-        if confidence == "low":  # the gate found no clause that answers directly: the model's answer says so first
-            text = f"{TENTATIVE_LEAD}\n{text}"
+        text = self._lead_text + with_notes(checker.text, notes)
         return Answer(answer=text, refused=False, citations=citations, mode="llm", question=prepared.question,
                       standalone_question=prepared.standalone, notes=notes,
-                      checks=prepared.checks + checker.checks, confidence=confidence)
+                      checks=prepared.checks + checker.checks, confidence=prepared.extractive.confidence)
 
     def failed(self, exc: Exception) -> Answer:
         reason = failure_reason(exc)
@@ -183,6 +183,11 @@ class LLMGeneration:
 
     def close(self) -> None:
         self._answerer._slots.release()
+
+    def _led(self) -> list[Event]:
+        """The tentative lead, once, as the first sentence shown."""
+        lead, self._lead = self._lead, ""
+        return [(SENTENCE, lead)] if lead else []
 
     def _checked(self, sentences: list[str]) -> list[Event]:
         return [(SENTENCE, shown) for shown in map(self.checker.feed, sentences) if shown]

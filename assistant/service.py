@@ -9,6 +9,7 @@ The index lifecycle (build, switch, reload) is live_index.py's.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 import re
 from typing import Callable, Iterable
 
@@ -89,8 +90,8 @@ class Assistant:
         checks = [condensed.check] if condensed.check else []
         reason = check_request(question)
         if reason:
-            return Prepared(question, condensed.text, decline(question, condensed.text, reason, self.index.titles()),
-                            checks=checks)
+            answer = decline(question, condensed.text, reason, self.index.titles())
+            return Prepared(question, condensed.text, replace(answer, checks=checks), checks=checks)
         condensed, snapshot, retrieval, ranked, decision = self._read(question, turns, condensed)
         library = self.index.library
         if decision.outcome == DECLINED:
@@ -99,6 +100,8 @@ class Assistant:
         else:
             answer = compose(question, condensed.text, retrieval, snapshot, library, ranked,
                              tentative=decision.outcome == TENTATIVE)
+        if checks:  # the extractive answer reports them too
+            answer = replace(answer, checks=checks + answer.checks)
         return Prepared(question, condensed.text, answer, retrieval, decision, ranked, snapshot, library, checks)
 
     def search(self, query: str, k: int = 10) -> Retrieval:

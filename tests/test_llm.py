@@ -172,6 +172,36 @@ def test_streaming_yields_tokens_then_checked_sentences_then_the_answer(assistan
     assert "[9]" not in sentences and "[9]" in "".join(v for k, v in events if k == "token")
 
 
+def test_a_tentative_answer_streams_its_lead_first_and_the_final_text_continues_the_stream(assistant, fake_llm):
+    from dataclasses import replace
+
+    from assistant.compose import TENTATIVE_LEAD
+
+    fake_llm.set("good")
+    prepared = assistant.prepare(QUESTION, [])
+    tentative = replace(prepared, extractive=replace(prepared.extractive, confidence="low"))
+    generation = assistant.answerer.start(tentative)
+    try:
+        events = [event for token in generation.tokens() for event in generation.feed(token)]
+        final = generation.result()
+    finally:
+        generation.close()
+    sentences = [value for kind, value in events if kind == "sentence"]
+    assert sentences[0].startswith(TENTATIVE_LEAD) and len(sentences) > 1
+    assert final.confidence == "low" and final.answer.startswith("".join(sentences).rstrip())
+
+
+def test_what_preparation_worked_around_is_reported_with_the_extractive_answer(indexed, embeddings):
+    from assistant.condense import Condensed
+
+    def condenser(question, turns):
+        return Condensed(question, check="改写按规则处理 / condensed by rule")
+
+    plain = Assistant(make_settings(indexed, indexed / "corpus"), embeddings=embeddings, condenser=condenser)
+    assert plain.ask(QUESTION).checks == ["改写按规则处理 / condensed by rule"]
+    assert plain.ask("请把这段话翻译成英文：年休假").checks == ["改写按规则处理 / condensed by rule"]
+
+
 def test_the_checker_on_its_own():
     from assistant.clause import Clause
 
