@@ -1,22 +1,27 @@
 """Questions asked and feedback given, in SQLite under data/ — no personal data beyond a
 salted hash of the channel's user id. Text that UTF-8 cannot carry (a lone surrogate) is
-stored repaired rather than refused: a record is never lost for one bad character.
+stored repaired rather than refused: a record is never lost for one bad character. The
+question log is written by a thread of its own, in batches, so no answer waits for the disk;
+what is queued is written before the process exits, and before any read of the tables.
 
 The schema grows by numbered migrations, recorded in a table of their own as they are
 applied, so a database written by an older version is brought up to date when opened."""
 from __future__ import annotations
 
+import atexit
 import csv
 import hashlib
 import io
 import json
+import logging
+import queue
 import secrets
 import sqlite3
 import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from .answer import Answer
 from .wellformed import repaired
@@ -50,11 +55,51 @@ CREATE TABLE IF NOT EXISTS feedback (
     ("answer confidence", "ALTER TABLE questions ADD COLUMN confidence TEXT NOT NULL DEFAULT ''"),
 )
 EXPORTS = {"feedback": "given_at", "questions": "asked_at"}
+QUESTION_COLUMNS = "asked_at, channel, user_hash, question, refused, labels, mode, latency_ms, confidence"
+
+log = logging.getLogger(__name__)
 FORMATS = ("csv", "jsonl")
 
 
 def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S%z")
+
+
+class BatchWriter:
+    """Rows handed to `write` by a thread of its own, as many at a time as have queued up.
+    `flush` returns once every row put before it is written."""
+
+    def __init__(self, write: Callable[[list[tuple]], None], name: str):
+        self._write = write
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        threading.Thread(target=self._run, name=name, daemon=True).start()
+        atexit.register(self.flush)  # daemon threads stop at exit: what is queued is written first
+
+    def put(self, row: tuple) -> None:
+        self._queue.put(row)
+
+    def flush(self, timeout: float = 30.0) -> None:
+        written = threading.Event()
+        self._queue.put(written)
+        written.wait(timeout)
+
+    def _run(self) -> None:
+        while True:
+            rows, flushes = [], []
+            item = self._queue.get()
+            while True:
+                (flushes if isinstance(item, threading.Event) else rows).append(item)
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+            if rows:
+                try:
+                    self._write(rows)
+                except Exception as exc:  # the log is a record, never a reason to fail an answer or stop logging
+                    log.warning("could not log %d question(s): %s", len(rows), exc)
+            for written in flushes:
+                written.set()
 
 
 class FeedbackStore:
@@ -66,6 +111,7 @@ class FeedbackStore:
         with self._connect() as db:
             db.execute("PRAGMA journal_mode=WAL")
         self.migrate()
+        self._questions = BatchWriter(self._insert_questions, "policyqa-question-log")
 
     def migrate(self) -> list[str]:
         """Apply the migrations not yet recorded, in order; the names of those applied."""
@@ -105,14 +151,18 @@ class FeedbackStore:
         return hashlib.sha256(f"{self._salt}:{user_id}".encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
     def log_question(self, answer: Answer, channel: str, user_id: str = "") -> None:
+        """Queued: written within moments, off the caller's path."""
+        self._questions.put((_now(), channel, self.user_hash(user_id), repaired(answer.question), int(answer.refused),
+                             json.dumps([c.label for c in answer.citations], ensure_ascii=False), answer.mode,
+                             answer.latency_ms, "" if answer.refused else answer.confidence))
+
+    def flush(self) -> None:
+        """Every question logged so far, written."""
+        self._questions.flush()
+
+    def _insert_questions(self, rows: list[tuple]) -> None:
         with self._lock, self._connect() as db:
-            db.execute(
-                "INSERT INTO questions (asked_at, channel, user_hash, question, refused, labels, mode, latency_ms,"
-                " confidence) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (_now(), channel, self.user_hash(user_id), repaired(answer.question), int(answer.refused),
-                 json.dumps([c.label for c in answer.citations], ensure_ascii=False), answer.mode, answer.latency_ms,
-                 "" if answer.refused else answer.confidence),
-            )
+            db.executemany(f"INSERT INTO questions ({QUESTION_COLUMNS}) VALUES ({', '.join('?' * 9)})", rows)
 
     def add_feedback(self, question: str, answer: str, citations: list, rating: int, comment: str = "",
                      channel: str = "web", user_id: str = "") -> int:
@@ -135,6 +185,7 @@ class FeedbackStore:
         """Column names and rows of `feedback` or `questions`, oldest first."""
         if table not in EXPORTS:
             raise ValueError(f"unknown table {table!r}")
+        self.flush()
         with self._connect() as db:
             cursor = db.execute(f"SELECT * FROM {table} ORDER BY id")
             return [d[0] for d in cursor.description], cursor.fetchall()

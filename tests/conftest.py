@@ -80,9 +80,10 @@ def small_corpus(tmp_path) -> Path:
 
 
 class AppServer:
-    """`python app.py` in a subprocess on a free port, as an operator starts it."""
+    """`python app.py` in a subprocess on a free port, as an operator starts it (the checkout's
+    app.py unless `app` names another copy)."""
 
-    def __init__(self, tmp: Path, corpus: Path, env: dict[str, str]):
+    def __init__(self, tmp: Path, corpus: Path, env: dict[str, str], app: Path | None = None):
         import subprocess
         import sys
 
@@ -94,7 +95,7 @@ class AppServer:
         self.env = {**os.environ, "POLICYQA_HOME": str(tmp), "POLICYQA_CORPUS_DIR": str(corpus),
                     "POLICYQA_INDEX_DIR": str(tmp / "index"), "POLICYQA_DATA_DIR": str(tmp / "data"), **env}
         self._log = open(self.log_path, "w")
-        self.proc = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--port", str(self.port)],
+        self.proc = subprocess.Popen([sys.executable, str(app or ROOT / "app.py"), "--port", str(self.port)],
                                      cwd=tmp, env=self.env, stdout=self._log, stderr=subprocess.STDOUT)
         self.health_seen: list[dict] = []
 
@@ -116,6 +117,25 @@ class AppServer:
                 pass
             time.sleep(0.5)
         raise RuntimeError(f"app not ready: {self.log_path.read_text()[-2000:]}")
+
+    def logged(self, question: str | None = None, expect: int | None = None) -> int:
+        """Rows in the question log: all, or those of `question`. The log is written off the
+        request path, moments after the reply: with `expect`, wait up to 10 s for that count
+        (for 0, half a second, long enough for a stray write to land)."""
+        import sqlite3
+        import time
+        from contextlib import closing
+
+        sql, args = "SELECT COUNT(*) FROM questions", ()
+        if question is not None:
+            sql, args = sql + " WHERE question = ?", (question,)
+        deadline = time.monotonic() + (0.5 if expect == 0 else 10)
+        while True:
+            with closing(sqlite3.connect(self.db)) as db:
+                rows = db.execute(sql, args).fetchone()[0]
+            if expect is None or (rows == expect != 0) or time.monotonic() > deadline:
+                return rows
+            time.sleep(0.05)
 
     def stop(self) -> None:
         self.proc.terminate()

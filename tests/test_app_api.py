@@ -30,7 +30,7 @@ def test_startup_serves_the_index_it_finds(app_server, client):
 
 
 def test_ask_returns_the_answer_json(client):
-    reply = client.post("/api/ask", json={"question": "浙江对乡镇干部的经济待遇有什么规定？"})
+    reply = client.post("/api/ask", json={"question": "浙江省对乡镇干部经济待遇的规定是什么？"})
     assert reply.status_code == 200
     answer = reply.json()
     assert answer["refused"] is False and answer["mode"] == "extractive" and answer["confidence"] == "high"
@@ -157,7 +157,9 @@ def test_feedback_is_stored_and_exported(client, app_server):
 
 
 def test_questions_are_logged_without_personal_data(client, app_server):
+    before = app_server.logged("浙江推行的“无会日”是怎么回事？")
     client.post("/api/ask", json={"question": "浙江推行的“无会日”是怎么回事？"}, headers={"X-User-Id": "13800001111"})
+    app_server.logged("浙江推行的“无会日”是怎么回事？", expect=before + 1)
     env = {**os.environ, "POLICYQA_DB": str(app_server.db)}
     out = subprocess.run([sys.executable, "-m", "assistant.cli", "feedback", "export", "--table", "questions"],
                          capture_output=True, text=True, env=env, check=True).stdout
@@ -256,14 +258,9 @@ def test_the_same_question_again_is_answered_from_the_cache_and_still_logged(cli
     assert hits() == before + 1
     client.post("/api/ask", json={**question, "history": [{"role": "user", "content": "年休假"}]})
     assert hits() == before + 1  # a different conversation is a different question
-    assert logged_count(app_server, "公务员辞去公职要提前多久提出申请？") == 3
+    assert app_server.logged("公务员辞去公职要提前多久提出申请？", expect=3) == 3
 
 
-def logged_count(server, question: str) -> int:
-    import sqlite3
-
-    with sqlite3.connect(server.db) as db:
-        return db.execute("SELECT COUNT(*) FROM questions WHERE question = ?", (question,)).fetchone()[0]
 
 
 @pytest.fixture(scope="module")

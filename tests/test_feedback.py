@@ -32,3 +32,18 @@ def test_exports_in_both_formats(tmp_path):
     table = list(csv.DictReader(io.StringIO(store.export("feedback"))))
     assert table[0]["comment"] == "希望更清楚" and table[0]["user_hash"] and "u1" not in store.export("feedback")
     assert json.loads(store.export("feedback", "jsonl"))["rating"] == -1
+
+
+def test_questions_queued_for_the_log_are_written_before_the_process_exits(tmp_path):
+    import subprocess
+    import sys
+
+    path = tmp_path / "db.sqlite3"
+    script = ("import sys\nfrom assistant.answer import Answer\nfrom assistant.feedback import FeedbackStore\n"
+              "store = FeedbackStore(__import__('pathlib').Path(sys.argv[1]))\n"
+              "for n in range(300):\n"
+              "    store.log_question(Answer(answer='…', refused=False, question=f'问题{n}'), 'cli')\n")
+    subprocess.run([sys.executable, "-c", script, str(path)], check=True, timeout=60)  # exits without a flush
+    with sqlite3.connect(path) as db:
+        questions = [row[0] for row in db.execute("SELECT question FROM questions ORDER BY id")]
+    assert questions == [f"问题{n}" for n in range(300)]

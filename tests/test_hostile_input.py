@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import sqlite3
 from itertools import count
 
 import pytest
@@ -156,12 +155,6 @@ def test_a_lone_surrogate_is_a_422_with_the_bilingual_message_everywhere(connect
 
 
 # ---- the question log -------------------------------------------------------------
-def logged(server, question: str | None = None) -> int:
-    """Rows in the question log: all of them, or those of `question`."""
-    with sqlite3.connect(server.db) as db:
-        if question is None:
-            return db.execute("SELECT COUNT(*) FROM questions").fetchone()[0]
-        return db.execute("SELECT COUNT(*) FROM questions WHERE question = ?", (question,)).fetchone()[0]
 
 
 MALFORMED = st.builds(lambda before, after: f"{before}\ud800{after}", st.text(max_size=10), st.text(max_size=10))
@@ -187,12 +180,12 @@ def test_the_question_log_never_loses_a_well_formed_question(server, connection,
         "openai": ("/v1/chat/completions", {"messages": [{"role": "user", "content": question}]}),
         "stream": ("/v1/chat/completions", {"messages": [{"role": "user", "content": question}], "stream": True}),
     }[good_via]
-    before = logged(server)
+    before = server.logged()
     status, _ = connection.send("POST", malformed_body[0], encoded(malformed_body[1], "escaped"))
     assert status == 422
     status, _ = connection.send("POST", good_body[0], encoded(good_body[1], "raw"), {"X-User-Id": f"cadre-{n}"})
     assert status == 200
-    assert logged(server, question) == 1 and logged(server) == before + 1
+    assert server.logged(question, expect=1) == 1 and server.logged(expect=before + 1) == before + 1
 
 
 def test_the_store_keeps_a_record_with_a_lone_surrogate_repaired(tmp_path):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import sqlite3
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -140,9 +139,6 @@ def plain_content(reply: httpx.Response) -> str:
     return parse_fields(reply.content)["Content"]
 
 
-def logged(server, question: str) -> int:
-    with sqlite3.connect(server.db) as db:
-        return db.execute("SELECT COUNT(*) FROM questions WHERE question = ?", (question,)).fetchone()[0]
 
 
 def test_official_account_url_verification(bot_server):
@@ -199,7 +195,7 @@ def test_three_retries_of_one_message_compute_one_answer(bot_server):
         replies = list(pool.map(lambda _: plain_post(bot_server, xml), range(4)))
     contents = {plain_content(r) for r in replies}
     assert len(contents) == 1 and "20天以上" in contents.pop()
-    assert logged(bot_server, question) == 1
+    assert bot_server.logged(question, expect=1) == 1
 
 
 def test_a_slow_answer_is_held_then_delivered_by_the_customer_service_api(slow_server, cs_api):
@@ -232,7 +228,7 @@ def test_wecom_slow_answer_goes_through_message_send_after_a_token_refresh(slow_
 def test_a_bad_signature_is_refused_and_nothing_is_processed(bot_server):
     question = "签名错误时不应处理的问题？"
     assert plain_post(bot_server, text_xml(question, "o-bad"), good_signature=False).status_code == 403
-    assert logged(bot_server, question) == 0
+    assert bot_server.logged(question, expect=0) == 0
 
 
 @pytest.mark.parametrize("body", [

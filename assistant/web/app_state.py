@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hmac
 import logging
-import sqlite3
 import threading
 import time
 from typing import Callable, Iterable
@@ -151,15 +150,8 @@ class AppState:
             response = Response.of(cached)
         else:
             response = assistant.answer(question, history).on_final(lambda answer: self._remember(key, answer))
-        return response.on_final(lambda answer: self.log(answer, channel, user_id))
+        return response.on_final(lambda answer: self.feedback.log_question(answer, channel, user_id))
 
     def _remember(self, key: tuple, answer: Answer) -> None:
         if not answer.fallback_reason:  # a fallback is not worth keeping
             self.answers.put(key, answer)
-
-    def log(self, answer: Answer, channel: str, user_id: str = "") -> None:
-        try:
-            self.feedback.log_question(answer, channel, user_id)
-        except sqlite3.Error as exc:  # the log is a record, never a reason to fail an answer
-            log.warning("could not log the question: %s", exc)
-

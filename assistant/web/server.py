@@ -33,6 +33,7 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
     async def lifespan(_: FastAPI):
         state.start()
         yield
+        state.feedback.flush()  # the questions still queued for the log
 
     app = FastAPI(title="干部政策问答助手 API", version=__version__, lifespan=lifespan,
                   description="Clause-cited answers from the policy corpus. Errors: {\"error\": {\"code\", \"message\"}} "
