@@ -2,7 +2,7 @@
 
 Without an LLM this is done by rule. A turn leans on the one before when it says so
 (opens with 那/如果/要是, ends with 呢, points back with 这种/这个/我本人), when it has at
-most one content word of its own ("我自己可以申请吗？", "谁来定？"), or when it picks up
+most one content word of its own ("本人能申请吗？", "谁来定？"), or when it picks up
 a subject word of the previous question ("处分期满了……" → "这个解除要走啥流程"). A
 follow-up either swaps one term of the previous question for a term of the same kind
 (公务员 → 事业单位人员, 警告 → 撤职) or, when nothing can be swapped, is appended to the
@@ -24,6 +24,7 @@ _POINTING_BACK = re.compile(r"这种|这个|这样|这些|这期间|这段|那�
 _TRAILING = re.compile(r"(的话)?(呢|的呢|怎么样|怎么办|又如何|如何)?[？?！!。．\s]*$")
 _ENDS_WITH_NE = re.compile(r"呢[？?！!。\s]*$")
 _INTERROGATIVE = re.compile(r"吗|为什么|为何|怎么|怎样|如何|哪些|哪个|哪几|多少|多久|几|是否|能否|能不能|可不可以|有没有|什么")
+_PERSON_TAIL = re.compile(r"的?((?:工作)?人员)")
 _NUMBER_SLOT = re.compile(r"(\d+|[一二三四五六七八九十百两]+)(年|个月|天|日|%)")
 
 # Terms that can stand in for one another in a question: who it is about, which sanction,
@@ -57,7 +58,8 @@ def is_follow_up(question: str, previous: str = "") -> bool:
     q = question.strip()
     if not q:
         return False
-    own = content_words(q)
+    # Words that point back (本人, 这种) or only ask (能不能, 多久) say nothing new.
+    own = content_words(_INTERROGATIVE.sub(" ", _POINTING_BACK.sub(" ", q)))
     if previous and _shares_subject(own, previous):
         return True
     leaning = bool(_LEADING.match(q) or _ENDS_WITH_NE.search(q) or _POINTING_BACK.search(q)) or len(q) <= 6
@@ -121,7 +123,12 @@ def _swap_slot(previous: str, core: str) -> str | None:
         new = _first_term(core, group)
         old = _first_term(previous, group)
         if new and old and new not in old:  # 干部 after 乡镇干部 narrows nothing: append instead
-            extra = core.replace(new, "", 1)
+            start = core.find(new)
+            person = _PERSON_TAIL.match(core, start + len(new))  # 事业单位的工作人员: one term
+            span = core[start:person.end()] if person else new
+            extra = core.replace(span, "", 1)
+            if person:
+                new += person.group(1)
             swapped = previous.replace(old, new, 1)
             return f"{swapped.rstrip('？?。')} {extra}" if content_words(extra) else swapped
     return None

@@ -8,7 +8,7 @@ from conftest import ADMIN_TOKEN, ARTIFACTS, ask, make_docx, open_app, wait_for_
 
 def test_ask_and_see_the_clause(page, app_server, outside_requests):
     open_app(page, app_server.url)
-    answer = ask(page, "浙江对乡镇干部的经济待遇有什么规定？", 0)
+    answer = ask(page, "浙江省对乡镇干部经济待遇的规定是什么？", 0)
     assert "高于县级机关同职级干部20%以上" in answer.inner_text()
     citation = page.locator("#chatbot details.citation").first
     assert "《意见》（新闻报道）·严格约束关爱激励相结合·第7段" in citation.locator("summary").inner_text()

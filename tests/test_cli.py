@@ -24,7 +24,7 @@ def shipped_env(shipped_home):
 
 
 def test_ask_prints_the_answer_and_where_it_stands(shipped_env):
-    out = run(["ask", "浙江对乡镇干部的经济待遇有什么规定？"], shipped_env).stdout
+    out = run(["ask", "浙江省对乡镇干部经济待遇的规定是什么？"], shipped_env).stdout
     assert "高于县级机关同职级干部20%以上" in out
     assert "[1] 《意见》（新闻报道）·严格约束关爱激励相结合·第7段" in out
 

@@ -28,9 +28,9 @@ def turns(*questions):
 
 # ---- conversation ------------------------------------------------------------------------
 @pytest.mark.parametrize("previous, follow_up, expected", [
-    ("公务员年度考核的结果有几个等次？", "那事业单位人员呢？", "事业单位人员年度考核的结果有几个等次？"),
+    ("公务员年度考核的结果有几个等次？", "那事业单位的工作人员呢？", "事业单位工作人员年度考核的结果有几个等次？"),
     ("受警告处分的期间是多久？", "撤职呢？", "受撤职处分的期间是多久？"),
-    ("容错纠错由谁来认定？", "我自己可以申请吗？", "容错纠错由谁来认定 我自己可以申请吗"),
+    ("容错纠错由谁来认定？", "本人能不能申请？", "容错纠错由谁来认定 本人能不能申请"),
 ])
 def test_follow_ups_take_the_topic_of_the_previous_question(previous, follow_up, expected):
     condensed = condense(follow_up, turns(previous))
@@ -48,8 +48,8 @@ def test_any_turn_can_be_read_as_a_follow_up_when_asked():
 
 
 def test_without_history_nothing_changes():
-    assert condense("那事业单位人员呢？", []).text == "那事业单位人员呢？"
-    assert condense("那事业单位人员呢？", [Turn("assistant", "……")]).text == "那事业单位人员呢？"
+    assert condense("那事业单位的工作人员呢？", []).text == "那事业单位的工作人员呢？"
+    assert condense("那事业单位的工作人员呢？", [Turn("assistant", "……")]).text == "那事业单位的工作人员呢？"
 
 
 @pytest.mark.parametrize("question, reason", [
@@ -119,7 +119,7 @@ def test_audiences_are_named_and_related():
 def test_uncovered_topics_are_found_as_written_or_by_their_words():
     assert topics_named("单位给交公积金吗")
     assert "病假工资" in topics_named("病假期间工资怎么发")
-    assert not topics_named("受了警告处分多久不能提拔")
+    assert not topics_named("被警告处分后多长时间不能晋升")
 
 
 # ---- quotes, ranking models, the citation set --------------------------------------------
