@@ -175,9 +175,14 @@ class StudyPackBuilder:
         if decision is not None and ranked and (decision.outcome == ANSWERED if strict else decision.outcome != DECLINED):
             floor = THEME_RATIO * ranked[0].relevance
             have = {k.clause_id for k in picked} | elsewhere
-            picked += [self._key(c.hit.clause, c.start, c.end) for c in ranked
-                       if c.relevance >= floor and c.hit.clause.id not in have
-                       and (not allowed or c.hit.clause.doc_id in allowed)]
+            candidates = [c for c in ranked if c.hit.clause.id not in have
+                          and (not allowed or c.hit.clause.doc_id in allowed)]
+            best = [c for c in candidates if c.relevance >= floor]
+            if strict:  # a free topic is wider than one question: its chapters' other clauses found for it too
+                chapters = {(c.hit.clause.doc_id, c.hit.clause.path) for c in best}
+                best += [c for c in candidates if c.relevance < floor
+                         and (c.hit.clause.doc_id, c.hit.clause.path) in chapters]
+            picked += [self._key(c.hit.clause, c.start, c.end) for c in best]
         return Theme(name, query, picked[:limit])
 
     @staticmethod
