@@ -117,7 +117,7 @@ def questions() -> list[str]:
     """The last turn of every question of the evaluation sets, de-duplicated: the texts the
     benches ask (read at run time; none is written into the code)."""
     out = []
-    for name in ("dev.jsonl", "heldout.jsonl", "cadre.jsonl"):
+    for name in ("dev.jsonl", "cadre.jsonl", "calibration-extra.jsonl"):
         for line in (ROOT / "eval" / name).read_text(encoding="utf-8").splitlines():
             if line.strip():
                 out.append(json.loads(line)["turns"][-1])
