@@ -175,6 +175,13 @@ def readonly_server(tmp_path_factory):
         server.stop()
 
 
+@pytest.fixture(scope="session")
+def admin_server(tmp_path_factory):
+    """The app over the small corpus with an admin token, shared by the modules that probe its
+    edges (error shapes, hostile input, the gradio and OpenAI clients); none leaves a change."""
+    yield from serve_small_corpus(tmp_path_factory, "admin", {"POLICYQA_ADMIN_TOKEN": ADMIN_TOKEN})
+
+
 def serve_small_corpus(tmp_path_factory, name: str, env: dict[str, str]):
     """For a module's own server fixture: the app over a copy of the small corpus, ready; stopped after."""
     tmp = tmp_path_factory.mktemp(name)
@@ -265,7 +272,8 @@ def wait_for_answer(page, answers_before: int):
 
 # Tests that need the shipped index, a running app or a browser form the slow tier;
 # `pytest -m "not slow"` runs the rest (small corpora, parts on their own) in about a minute.
-SLOW_FIXTURES = frozenset({"shipped_home", "shipped", "app_server", "readonly_server", "browser", "page"})
+SLOW_FIXTURES = frozenset({"shipped_home", "shipped", "app_server", "readonly_server", "admin_server", "server",
+                           "bot_server", "slow_server", "tight_server", "llm_server", "browser", "page"})
 
 
 def pytest_collection_modifyitems(items):

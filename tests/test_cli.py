@@ -77,6 +77,7 @@ def test_another_model_than_the_index_exits_3(shipped_env):
     assert "--rebuild" in proc.stderr
 
 
+@pytest.mark.slow  # a subprocess builds an index
 def test_first_ask_builds_the_index_then_index_reports_up_to_date(small_corpus, tmp_path):
     env = {"POLICYQA_CORPUS_DIR": str(small_corpus), "POLICYQA_INDEX_DIR": str(tmp_path / "index")}
     first = run(["ask", "单位安排不了年休假，没休的天数怎么给钱？"], env)
@@ -87,6 +88,7 @@ def test_first_ask_builds_the_index_then_index_reports_up_to_date(small_corpus, 
     assert "删除 3" in run(["index"], env).stdout
 
 
+@pytest.mark.slow  # a subprocess builds an index
 def test_eval_prints_both_systems_side_by_side(small_corpus, tmp_path):
     questions = tmp_path / "q.jsonl"
     rows = [

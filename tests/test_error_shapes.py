@@ -14,14 +14,14 @@ from starlette.testclient import TestClient
 from assistant.web import errors
 from assistant.web.admission import AdmissionControl
 
-from conftest import ADMIN_TOKEN, serve_small_corpus
+from conftest import ADMIN_TOKEN
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    yield from serve_small_corpus(tmp_path_factory, "shapes", {"POLICYQA_ADMIN_TOKEN": ADMIN_TOKEN})
+def server(admin_server):
+    return admin_server
 
 
 @pytest.fixture(scope="module")

@@ -9,19 +9,21 @@ import pytest
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
-from conftest import ADMIN_TOKEN, serve_small_corpus
+from conftest import ADMIN_TOKEN
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    yield from serve_small_corpus(tmp_path_factory, "gradio-api", {"POLICYQA_ADMIN_TOKEN": ADMIN_TOKEN})
+def server(admin_server):
+    return admin_server
 
 
 @pytest.fixture(scope="module")
 def client(server):
-    return Client(f"{server.url}/", verbose=False)
+    client = Client(f"{server.url}/", verbose=False)
+    yield client
+    client.close()  # its open event stream would hold up the shared server's shutdown
 
 
 def app_error(client, *args, api_name: str) -> str:

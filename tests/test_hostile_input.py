@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from assistant.feedback import FeedbackStore
 
-from conftest import ADMIN_TOKEN, serve_small_corpus
+from conftest import ADMIN_TOKEN
 
 pytestmark = pytest.mark.slow
 
@@ -22,8 +22,8 @@ CHINESE = ("\u4e00", "\u9fff")
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    yield from serve_small_corpus(tmp_path_factory, "hostile", {"POLICYQA_ADMIN_TOKEN": ADMIN_TOKEN})
+def server(admin_server):
+    return admin_server
 
 
 class Connection:

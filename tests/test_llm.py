@@ -219,6 +219,7 @@ def test_the_checker_on_its_own():
     assert not ends_in_open_marker("可以申请提前退休。[1]") and not ends_in_open_marker("退休。")
 
 
+@pytest.mark.slow  # a subprocess builds an index
 def test_eval_in_llm_mode_reports_the_citation_check(indexed, fake_llm, tmp_path):
     import json
     import os

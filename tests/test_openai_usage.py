@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import serve_small_corpus
 
 pytestmark = pytest.mark.slow
 
@@ -17,8 +16,8 @@ PROMPT_CHARS = len(SYSTEM) + len(QUESTION)
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    yield from serve_small_corpus(tmp_path_factory, "usage", {})
+def server(admin_server):
+    return admin_server
 
 
 @pytest.fixture(scope="module")

@@ -17,6 +17,7 @@ from .app_state import AppState
 from ..config import Settings, SettingsError, configure_process
 
 log = logging.getLogger(__name__)
+GRACEFUL_SHUTDOWN_SECONDS = 5
 
 
 def create_app(settings: Settings | None = None, state: AppState | None = None) -> FastAPI:
@@ -66,4 +67,6 @@ def main(argv: list[str] | None = None) -> None:
 
     log.info("policy-qa on http://%s:%d (corpus %s, index %s)", args.host, args.port, settings.corpus_dir,
              settings.chroma_location)
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
+    # A browser tab's open event stream would otherwise hold a restart up indefinitely.
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info",
+                timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS)
