@@ -178,14 +178,18 @@ def cmd_self_check(args, settings) -> int:
     except SelfCheckError as exc:
         print(f"错误 / error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    word = (args.output or "").endswith(".docx")
-    if args.json and not word:
-        print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
-    elif args.output:
-        Path(args.output).write_bytes(downloads.self_check(result, "docx" if word else "md").data)
+    # The file's kind follows its name (.docx is Word), else --json, else Markdown.
+    if args.output and args.output.endswith(".docx"):
+        data = downloads.self_check(result, "docx").data
+    elif args.json:
+        data = json.dumps(result.to_dict(), ensure_ascii=False, indent=2).encode("utf-8") + b"\n"
+    else:
+        data = to_markdown(result).encode("utf-8")
+    if args.output:
+        Path(args.output).write_bytes(data)
         print(f"已生成 {args.output}", file=sys.stderr)
     else:
-        sys.stdout.write(to_markdown(result))
+        sys.stdout.buffer.write(data)
     return 0
 
 

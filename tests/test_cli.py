@@ -46,6 +46,10 @@ def test_self_check_from_a_situation_and_answers(shipped_env, tmp_path):
     out = run(["self-check", "--situation", "推进改革试点时因缺乏经验出现失误，损失已挽回", "--answers", str(answers),
                "--json"], shipped_env).stdout
     result = json.loads(out)
+    saved = tmp_path / "result.json"
+    run(["self-check", "--situation", "推进改革试点时因缺乏经验出现失误，损失已挽回", "--answers", str(answers),
+         "--json", "-o", str(saved)], shipped_env)
+    assert json.loads(saved.read_text(encoding="utf-8")) == result  # -o keeps what --json prints
     first = result["provisions"][0]
     assert first["status"] == "may_apply" and "不是组织认定" in result["notice"]
     bad = tmp_path / "bad.json"
