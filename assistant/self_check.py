@@ -155,13 +155,20 @@ def prefill(situation: str, data: SelfCheckData) -> dict[str, Suggestion]:
     return out
 
 
+_GRAMMAR = set("已经了的过着被把将")
+
+
 def _find_cue(cue: str, text: str, words: list[str]) -> int:
     """Where the cue is in the text (-1 when it is not): the cue itself, or its content words."""
     at = text.find(cue)
     if at >= 0:
         return at
-    parts = [w for w, _ in question_word_parts(cue) if len(w) >= 2]
-    if parts and all(p in words for p in parts):
+    parts = [p for word, pieces in question_word_parts(cue) for p in (pieces or (word,)) if len(p) >= 2]
+    rest = cue
+    for part in parts:
+        rest = rest.replace(part, "", 1)
+    # Only grammar may be left out (已挽回 is 挽回); a qualifier may not (损失较小 is not 损失).
+    if parts and not set(rest) - _GRAMMAR and all(p in words for p in parts):
         return min(text.find(p) for p in parts)
     return -1
 

@@ -36,6 +36,12 @@ def test_a_situation_fills_in_what_it_clearly_says_and_a_negation_means_no():
     assert "psl-remedy" in suggested and suggested["psl-remedy"].value
 
 
+def test_a_cue_is_not_read_from_one_of_its_words_alone():
+    # "损失较小" is a cue for a consequence that is not especially serious; a loss alone is not.
+    suggested = prefill("项目推进中工期拖延，造成了一些损失。", default_data())
+    assert "not-especially-serious" not in suggested
+
+
 def test_a_piloting_mistake_with_the_loss_recovered(clauses):
     result = evaluate(default_data(), clauses, Library.load(CORPUS), SITUATION)
     handling = _provision(result, "organizational-handling-9")
