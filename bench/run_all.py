@@ -5,7 +5,7 @@
 
 index_build.py runs first and leaves the index of the shipped corpus that latency.py and
 load.py start from; then load.py with unique traffic (client and server sharing the cores,
-then pinned apart) and repeated traffic at 8 clients; then scale.py. About 25 minutes on
+then pinned apart) and repeated traffic at 8 clients; then scale.py. About 30 minutes on
 2 cores. --quick: a smoke run of a few minutes over two documents, one short run of each.
 """
 from __future__ import annotations
