@@ -35,6 +35,18 @@ def _extractive(settings):
     return settings.model_copy(update={"llm": LLMSettings()})
 
 
+_UNREADABLE = object()
+
+
+def _read_json(path: str, what: str):
+    """The JSON in the file, or _UNREADABLE after saying why on stderr."""
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        print(f"无法读取{what} {path}：{exc}", file=sys.stderr)
+        return _UNREADABLE
+
+
 def _assistant(settings):
     from .service import Assistant
 
@@ -71,10 +83,8 @@ def cmd_ask(args, settings) -> int:
 
     history = []
     if args.history:
-        try:
-            history = json.loads(Path(args.history).read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            print(f"无法读取对话历史文件 {args.history}：{exc}", file=sys.stderr)
+        history = _read_json(args.history, "对话历史文件")
+        if history is _UNREADABLE:
             return EXIT_USAGE
         if not isinstance(history, list):
             print('对话历史应为 JSON 列表：[{"role": "user", "content": "…"}, …]', file=sys.stderr)
@@ -163,10 +173,8 @@ def cmd_self_check(args, settings) -> int:
 
     answers = {}
     if args.answers:
-        try:
-            answers = json.loads(Path(args.answers).read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            print(f"无法读取回答文件 {args.answers}：{exc}", file=sys.stderr)
+        answers = _read_json(args.answers, "回答文件")
+        if answers is _UNREADABLE:
             return EXIT_USAGE
     situation = args.situation or ""
     if args.situation is None and args.answers is None:
