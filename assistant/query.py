@@ -40,13 +40,19 @@ class Term:
 
     def credit(self, norm: str) -> float:
         """1 when a form occurs in the (normalised) text; else the weighted share of its parts
-        that do — a compound the clause words differently still counts in part."""
-        if any(f in norm for f in self.forms):
-            return 1.0
-        total = sum(p.weight for p in self.parts)
-        if not total:
-            return 0.0
-        return sum(p.weight for p in self.parts if any(f in norm for f in p.forms)) / total
+        that do — a compound the clause words differently still counts in part. (Plain loops:
+        this runs for every term against every sentence of every candidate.)"""
+        for form in self.forms:
+            if form in norm:
+                return 1.0
+        total = found = 0.0
+        for part in self.parts:
+            total += part.weight
+            for form in part.forms:
+                if form in norm:
+                    found += part.weight
+                    break
+        return found / total if total else 0.0
 
 
 class QueryTerms:

@@ -1,8 +1,8 @@
-"""Hybrid retrieval: dense (Chroma; clauses and their associated questions) + BM25 over
+"""Hybrid retrieval: dense (clauses and their associated questions, dense.py) + BM25 over
 words and over character bigrams, fused by reciprocal rank.
 
-A `Snapshot` is one loaded generation of the index — its Chroma collections, every
-clause, its associated questions, and the BM25 matrices — and never changes; a rebuild
+A `Snapshot` is one loaded generation of the index — its vectors (or, for a very large one,
+its Chroma collections), every clause, its associated questions, and the BM25 matrices — and never changes; a rebuild
 produces a new snapshot and readers switch by taking the new reference.
 """
 from __future__ import annotations
@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from chromadb.api.models.Collection import Collection
 from langchain_core.embeddings import Embeddings
 
 from .catalog import KIND_ORDER
 from .clause import Clause, search_text
 from .bm25 import BM25Index
+from .dense import ChromaVectors, ExactVectors, vectors_of
 from .lexical import bigrams, dictionary_version, tokenize
 from .query import Analysis, QueryTerms, Vocabulary, analyze
 from .store import IndexStore
@@ -29,6 +29,7 @@ from .thesaurus import Thesaurus
 log = logging.getLogger(__name__)
 
 CANDIDATES = 30  # taken from each retriever before fusion
+Vectors = ExactVectors | ChromaVectors
 RRF_K = 60
 
 
@@ -73,16 +74,15 @@ class Snapshot:
     """One generation of the index, loaded: collections, clauses, their associated questions,
     and the lexical indexes (words and character bigrams) over both."""
 
-    def __init__(self, name: str, pointer: dict, collection: Collection, questions: Collection | None,
+    def __init__(self, name: str, pointer: dict, vectors: Vectors, question_vectors: Vectors | None,
                  clauses: list[Clause], questions_of: dict[str, list[str]], words: BM25Index, ngrams: BM25Index):
         self.name = name
         self.pointer = pointer
-        self.collection = collection
-        self.question_collection = questions
+        self.vectors = vectors
+        self.question_vectors = question_vectors
         self.clauses = clauses
         self.row_of = {c.id: i for i, c in enumerate(clauses)}
         self.questions_of = questions_of
-        self.question_count = sum(map(len, questions_of.values()))
         self.words = words
         self.ngrams = ngrams
         self.vocabulary = Vocabulary(words)
@@ -102,7 +102,7 @@ class Snapshot:
         """The same clauses as if no associated questions had been written — what an uploaded
         document looks like. Calibration fits the ranker and the gate on both."""
         texts = [search_text(c) for c in self.clauses]
-        return Snapshot(self.name, self.pointer, self.collection, None, self.clauses, {},
+        return Snapshot(self.name, self.pointer, self.vectors, None, self.clauses, {},
                         BM25Index.build([tokenize(t) for t in texts]), BM25Index.build([bigrams(t) for t in texts]))
 
     @classmethod
@@ -112,7 +112,8 @@ class Snapshot:
         questions_of = IndexStore.read_questions(questions)
         texts = [evidence_text(c, questions_of.get(c.id, ())) for c in clauses]
         words, ngrams = cls._lexical(store, pointer, texts, cache_dir)
-        return cls(collection.name, pointer, collection, questions, clauses, questions_of, words, ngrams)
+        return cls(collection.name, pointer, vectors_of(collection), vectors_of(questions) if questions else None,
+                   clauses, questions_of, words, ngrams)
 
     @staticmethod
     def _lexical(store: IndexStore, pointer: dict, texts: list[str],
@@ -182,17 +183,17 @@ class HybridRetriever:
         degraded, dense_scores, question_scores = "", [], []
         try:
             vector = self.embeddings.embed_query(query)
-            dense = self._dense(snap.collection, vector, len(snap.clauses))
+            dense = self._dense(snap.vectors, vector)
             dense_scores = [score for _, score in dense]
             rank("dense", dense)
-            if snap.question_collection is not None:
+            if snap.question_vectors is not None:
                 votes: dict[str, int] = {}
-                asked = self._dense(snap.question_collection, vector, snap.question_count, votes)
+                asked = self._dense(snap.question_vectors, vector, votes)
                 question_scores = [score for _, score in asked]
                 rank("question", asked)
                 for cid, n in votes.items():
                     hits[cid].question_votes = n
-        except Exception as exc:  # a Chroma server that went away: answer from BM25 alone
+        except Exception as exc:  # the embedding model, or a Chroma server that went away: answer from BM25 alone
             log.warning("dense retrieval failed, using BM25 only: %s", exc)
             degraded = f"向量检索暂不可用，仅用关键词检索 / dense retrieval unavailable: {exc}"
         rank("bm25", self._lexical(snap.words, analysis.lexical))
@@ -209,19 +210,15 @@ class HybridRetriever:
             return []
         return [(self.snapshot.clauses[row].id, float(scores[row])) for row in top_rows(scores, CANDIDATES)]
 
-    def _dense(self, collection: Collection, vector: list[float], size: int,
+    def _dense(self, vectors: Vectors, vector: list[float],
                votes: dict[str, int] | None = None) -> list[tuple[str, float]]:
         """(clause id, similarity), best first, one entry per clause (a question's record id
         starts with its clause's id); `votes` counts the records found per clause."""
-        n = min(CANDIDATES, size)
-        if n == 0:
-            return []
-        result = collection.query(query_embeddings=[vector], n_results=n, include=["distances"])
         best: dict[str, float] = {}
-        for rid, dist in zip(result["ids"][0], result["distances"][0]):
+        for rid, similarity in vectors.nearest(vector, CANDIDATES):
             cid = rid.split("#", 1)[0]
             if cid in self.snapshot.row_of and cid not in best:
-                best[cid] = 1.0 - float(dist)
+                best[cid] = similarity
             if votes is not None and cid in self.snapshot.row_of:
                 votes[cid] = votes.get(cid, 0) + 1
         return list(best.items())

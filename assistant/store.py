@@ -26,6 +26,7 @@ from typing import Callable, Iterable, Iterator
 
 import chromadb
 import chromadb.errors
+import numpy as np
 from chromadb.api import ClientAPI
 from chromadb.api.models.Collection import Collection
 from langchain_core.embeddings import Embeddings
@@ -73,6 +74,7 @@ class BuildReport:
     questions: int = 0  # associated questions in the index
     questions_embedded: int = 0
     resumed: bool = False  # it finished a build that had been interrupted
+    seeded: int = 0  # of the vectors to embed, those taken from the corpus's shipped vectors (vector_seed.py)
 
     def summary(self) -> str:
         if self.unchanged:
@@ -81,9 +83,11 @@ class BuildReport:
                 + f"索引已更新：共 {self.total} 条，新嵌入 {self.embedded}，复用 {self.reused}，删除 {self.removed}"
                 + (f"，保留读取失败文件的旧条文 {self.kept}" if self.kept else "")
                 + f"，关联问题 {self.questions}（新嵌入 {self.questions_embedded}）"
+                + (f"，其中 {self.seeded} 个向量取自随附的向量文件" if self.seeded else "")
                 + f"，用时 {self.seconds:.1f} 秒 / index {self.collection}: {self.total} clauses,"
                   f" {self.embedded} embedded, {self.reused} reused, {self.removed} removed,"
-                  f" {self.questions} associated questions")
+                  f" {self.questions} associated questions"
+                + (f", {self.seeded} vectors from the shipped file" if self.seeded else ""))
 
 
 @dataclass(frozen=True)
@@ -198,6 +202,17 @@ class IndexStore:
             clauses.extend(Clause.from_record(i, d, m)
                            for i, d, m in zip(page["ids"], page["documents"], page["metadatas"]))
         return clauses
+
+    @staticmethod
+    def read_vectors(collection: Collection) -> tuple[list[str], np.ndarray]:
+        """Every record id of a collection and its vector, in one matrix."""
+        ids: list[str] = []
+        rows: list[np.ndarray] = []
+        for offset in range(0, collection.count(), READ_BATCH):
+            page = collection.get(include=["embeddings"], limit=READ_BATCH, offset=offset)
+            ids.extend(page["ids"])
+            rows.append(np.asarray(page["embeddings"], dtype=np.float32))
+        return ids, (np.vstack(rows) if rows else np.zeros((0, 0), dtype=np.float32))
 
     @staticmethod
     def read_questions(collection: Collection | None) -> dict[str, list[str]]:

@@ -1,6 +1,7 @@
 """Scale: a synthetic library of up to 100,000 clauses in a Chroma server (`chroma run`),
-queried through the app's own retriever (dense on the server + BM25 over words and bigrams,
-fused).
+queried through the app's own retriever (dense + BM25 over words and bigrams, fused). Up to
+dense.EXACT_LIMIT vectors the snapshot holds them and searches them exactly in memory;
+beyond it (the 100,000) Chroma's HNSW searches them on the server.
 
     python bench/scale.py [--sizes 1000,10000,100000] [--pool 800] [--queries 200] [--rounds 3] [--json FILE]
 
@@ -14,8 +15,9 @@ evaluation questions in spellings not asked before, embedded for real (uncached)
 Per size: build time and the first snapshot load (reading every clause back, building the
 BM25 matrices), once; the load by another worker process, which finds BM25 in the shared
 cache, --rounds times; query p50/p95 (whole retrieval; and the lexical side alone: query
-analysis and the two BM25 rankings) over --queries queries, --rounds times — median over the rounds (min–max); the memory the
-loaded index adds to a worker process; the Chroma server's peak RSS.
+analysis and the two BM25 rankings) over --queries queries, --rounds times — median over
+the rounds (min–max); the memory the loaded index adds to a worker process (vectors held
+included); the Chroma server's peak RSS.
 """
 from __future__ import annotations
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from assistant import dense
 from assistant.service import Assistant
 from assistant.store import IndexUnavailable
 
@@ -42,7 +43,11 @@ def chroma_server(tmp_path):
     proc.wait()
 
 
-def test_index_and_answer_through_a_chroma_server(tmp_path, small_corpus, embeddings, chroma_server):
+def quoted(answer) -> list[tuple[str, str]]:
+    return [(c.label, c.quote) for c in answer.citations]
+
+
+def test_index_and_answer_through_a_chroma_server(tmp_path, small_corpus, embeddings, chroma_server, monkeypatch):
     port, proc = chroma_server
     settings = make_settings(tmp_path, small_corpus, chroma_host="127.0.0.1", chroma_port=port)
     assistant = Assistant(settings, embeddings=embeddings)
@@ -50,16 +55,24 @@ def test_index_and_answer_through_a_chroma_server(tmp_path, small_corpus, embedd
     assert report.total > 10
     assert not (tmp_path / "index" / "chroma").exists()  # nothing written to the embedded store
 
-    # A second app process (same server, fresh client) serves the same generation.
+    # A second app process (same server, fresh client) serves the same generation, from the
+    # vectors it read; a third, as for an index too large to hold, searches on the server.
+    question = "单位安排不了年休假，没休的天数怎么给钱？"
     reader = Assistant(settings, embeddings=embeddings)
-    answer = reader.ask("单位安排不了年休假，没休的天数怎么给钱？")
-    assert not answer.refused and "300%" in answer.citations[0].quote
+    answer = reader.ask(question)
+    assert not answer.refused and answer.confidence == "high" and "300%" in answer.citations[0].quote
     assert reader.index.snapshot().name == report.collection
+    monkeypatch.setattr(dense, "EXACT_LIMIT", 0)
+    remote = Assistant(settings, embeddings=embeddings)
+    assert isinstance(remote.index.snapshot().vectors, dense.ChromaVectors)
+    assert quoted(remote.ask(question)) == quoted(answer)
 
-    # The server goes away: answers continue from BM25, and say so.
+    # The server goes away: the vectors held keep answering as before; searching on the
+    # server, answers continue from BM25, and say so.
     proc.kill()
     proc.wait()
-    degraded = reader.ask("单位安排不了年休假，没休的天数怎么给钱？")
+    assert quoted(reader.ask(question)) == quoted(answer)
+    degraded = remote.ask(question)
     assert not degraded.refused and degraded.confidence == "low" and "300%" in degraded.citations[0].quote
     assert any("关键词检索" in note for note in degraded.notes)
 

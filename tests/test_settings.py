@@ -129,11 +129,15 @@ def test_overrides_win_and_a_groups_dict_is_merged_with_the_environment(tmp_path
 
 
 def test_configure_process_sets_defaults_and_leaves_the_operators_values(tmp_path, monkeypatch):
-    for name in ("GRADIO_ANALYTICS_ENABLED", "HF_HUB_OFFLINE"):
+    import numpy  # noqa: F401  (loaded: its BLAS is limited in place)
+    from threadpoolctl import threadpool_info
+
+    for name in ("GRADIO_ANALYTICS_ENABLED", "HF_HUB_OFFLINE", "OPENBLAS_NUM_THREADS"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("OMP_WAIT_POLICY", "active")
     monkeypatch.setattr(lexical, "_jieba_cache_dir", None)
     configure_process(Settings.load({"POLICYQA_HOME": str(tmp_path)}))
     assert os.environ["HF_HUB_OFFLINE"] == "1" and os.environ["GRADIO_ANALYTICS_ENABLED"] == "False"
-    assert os.environ["OMP_WAIT_POLICY"] == "active"
+    assert os.environ["OMP_WAIT_POLICY"] == "active" and os.environ["OPENBLAS_NUM_THREADS"] == "1"
+    assert {lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"} == {1}
     assert lexical._jieba_cache_dir == tmp_path / "index" / "cache"
