@@ -67,6 +67,11 @@ def cmd_index(args, settings) -> int:
     for problem in scan.question_problems:
         print(f"关联问题 / associated questions: {problem}", file=sys.stderr)
     print(report.summary())
+    if args.save_vectors:
+        from .vector_seed import save_from_index
+
+        path, count = save_from_index(assistant.index.store, assistant.embeddings.model_id, settings.corpus_dir)
+        print(f"已把 {count} 个向量写入 {path}，下次在新环境建索引时直接取用 / wrote {count} vectors to {path}")
     if args.suggest_questions:
         from .suggest import suggest
 
@@ -245,7 +250,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("index", help="建立或增量更新索引 / build or update the index")
-    p.add_argument("--rebuild", action="store_true", help="re-embed everything from scratch")
+    p.add_argument("--rebuild", action="store_true",
+                   help="re-embed everything from scratch (the shipped vectors in corpus/vectors are not used)")
+    p.add_argument("--save-vectors", action="store_true",
+                   help="then write the index's vectors to corpus/vectors/<model>.npz, for first builds elsewhere")
     p.add_argument("--suggest-questions", action="store_true",
                    help="with an LLM configured: draft associated questions for clauses that have none, for review")
     p.set_defaults(func=cmd_index)

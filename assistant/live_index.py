@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from dataclasses import replace
 
 from .config import Settings
 from .corpus import CorpusScan, scan_corpus
@@ -16,6 +17,7 @@ from .embeddings import CachedQueries
 from .library import Library
 from .retrieval import Snapshot
 from .store import BuildReport, IndexStore, Progress
+from .vector_seed import SeededEmbeddings, seeded
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +43,12 @@ class LiveIndex:
             log.warning("skipped %s: %s", name, reason)
         for problem in scan.question_problems:
             log.warning("associated questions: %s", problem)
-        report = self.store.build(scan.clauses, self.embeddings, questions=scan.questions, keep_sources=scan.failed,
+        # A rebuild embeds everything afresh; any other build first takes the shipped vectors.
+        embeddings = self.embeddings if rebuild else seeded(self.embeddings, self.settings.corpus_dir)
+        report = self.store.build(scan.clauses, embeddings, questions=scan.questions, keep_sources=scan.failed,
                                   rebuild=rebuild, progress=progress, resume=resume)
+        if isinstance(embeddings, SeededEmbeddings):
+            report = replace(report, seeded=embeddings.taken)
         self.library = Library.load(self.settings.corpus_dir)
         self._checked = 0.0
         self.snapshot()

@@ -1,6 +1,7 @@
 """The Chroma index: incremental builds, atomic switch, model identity, bad files."""
 from __future__ import annotations
 
+import shutil
 import threading
 
 import pytest
@@ -197,3 +198,65 @@ def test_dense_search_explores_enough_candidates_to_be_exact(assistant):
         collection.modify(configuration={"hnsw": {"ef_search": 100}})  # as an earlier build left it
     for collection in searched(IndexStore(assistant.settings)):
         assert collection.configuration["hnsw"]["ef_search"] == EF_SEARCH
+
+
+def test_shipped_vectors_spare_a_first_build_the_embedding(tmp_path, assistant, small_corpus, embeddings):
+    """`index --save-vectors` writes the index's vectors beside the corpus; a first build
+    elsewhere takes them instead of embedding, embeds only the clause edited since, and a
+    rebuild takes none."""
+    from assistant.vector_seed import save_from_index
+
+    first, _ = assistant.index.reindex()
+    path, count = save_from_index(assistant.index.store, embeddings.model_id, small_corpus)
+    assert path.parent.parent == small_corpus and count == first.total
+    home = tmp_path / "elsewhere"
+    shutil.copytree(small_corpus, home / "corpus")
+    leave = home / "corpus" / LEAVE
+    leave.write_text(leave.read_text(encoding="utf-8").replace("统筹安排职工年休假", "统筹安排职工的年休假"), encoding="utf-8")
+    other = Assistant(make_settings(home, home / "corpus"), embeddings=embeddings)
+    report, _ = other.index.reindex()
+    assert report.total == first.total and report.seeded == first.total - 1
+    assert "取自随附的向量文件" in report.summary()
+    held, fresh = assistant.index.snapshot().vectors, other.index.snapshot().vectors
+    assert held.ids == fresh.ids and (abs(held.matrix - fresh.matrix).max(axis=1) > 1e-6).sum() == 1
+    question = "单位统筹安排年休假要考虑什么？"
+    assert other.ask(question).citations[0].label == assistant.ask(question).citations[0].label
+    assert other.index.reindex(rebuild=True)[0].seeded == 0
+
+
+def test_the_shipped_vectors_are_the_models_for_every_shipped_text(shipped):
+    """corpus/vectors holds a vector for every clause and associated question shipped (so a
+    first start does not embed for minutes), equal to what the model gives today: after an
+    edit of the corpus, `policy-qa index --save-vectors` brings it up to date."""
+    from assistant.clause import search_text
+    from assistant.corpus import scan_corpus
+    from assistant.vector_seed import VectorSeed, seed_path, text_key
+
+    model = shipped.embeddings.inner
+    seed = VectorSeed.load(seed_path(shipped.settings.corpus_dir, model.model_id), model.model_id)
+    scan = scan_corpus(shipped.settings.corpus_dir)
+    passages = [search_text(c) for c in scan.clauses]
+    queries = [q for texts in scan.questions.values() for q in texts]
+    assert all(seed.get(f"passage:{text_key(t)}") is not None for t in passages)
+    assert all(seed.get(f"query:{text_key(t)}") is not None for t in queries)
+    sample_p, sample_q = passages[::97], queries[::601]
+    for texts, way, vectors in ((sample_p, "passage", model.embed_documents(sample_p)),
+                                (sample_q, "query", model.embed_queries(sample_q))):
+        for text, vector in zip(texts, vectors):
+            assert max(abs(a - b) for a, b in zip(seed.get(f"{way}:{text_key(text)}"), vector)) < 1e-5
+
+
+def test_vectors_held_in_memory_find_what_chroma_finds(shipped):
+    """The snapshot searches its vectors exactly in memory; Chroma's HNSW search (used for an
+    index too large to hold) returns the same nearest records, best first."""
+    from assistant.dense import ChromaVectors, ExactVectors
+
+    snapshot = shipped.index.snapshot()
+    collection, questions, _ = shipped.index.store.open_active(shipped.embeddings.model_id)
+    assert isinstance(snapshot.vectors, ExactVectors) and isinstance(snapshot.question_vectors, ExactVectors)
+    for text in ("事业单位工作人员年度考核不合格会怎样", "公务员辞去公职要走什么程序", "职工每年能休几天带薪年假"):
+        vector = shipped.embeddings.embed_query(text)
+        for held, chroma in ((snapshot.vectors, collection), (snapshot.question_vectors, questions)):
+            exact, searched = held.nearest(vector, 30), ChromaVectors(chroma).nearest(vector, 30)
+            assert [rid for rid, _ in exact] == [rid for rid, _ in searched]
+            assert all(abs(a - b) < 1e-4 for (_, a), (_, b) in zip(exact, searched))
