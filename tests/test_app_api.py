@@ -264,19 +264,12 @@ def test_the_same_question_again_is_answered_from_the_cache_and_still_logged(cli
 
 
 @pytest.fixture(scope="module")
-def tight_server(tmp_path_factory):
+def tight_server(tmp_path_factory, small_home):
     """One question at a time and a line of one: a burst must get clear 503s, not collapse."""
-    import shutil
+    from conftest import serve, start_app
 
-    from conftest import DATA, AppServer
-
-    tmp = tmp_path_factory.mktemp("tight")
-    shutil.copytree(DATA / "small_corpus", tmp / "corpus")
-    server = AppServer(tmp, tmp / "corpus", {"POLICYQA_MAX_CONCURRENT": "1", "POLICYQA_MAX_QUEUE": "1",
-                                             "POLICYQA_ANSWER_CACHE_SIZE": "0"})
-    server.wait_ready()
-    yield server
-    server.stop()
+    yield from serve(start_app(small_home, tmp_path_factory.mktemp("tight"), {
+        "POLICYQA_MAX_CONCURRENT": "1", "POLICYQA_MAX_QUEUE": "1", "POLICYQA_ANSWER_CACHE_SIZE": "0"}))
 
 
 def test_past_saturation_requests_get_a_clear_503_and_the_rest_are_answered(tight_server):

@@ -1,25 +1,19 @@
 """LLM mode through the running app: REST, the OpenAI-compatible stream, the web chat."""
 from __future__ import annotations
 
-import shutil
-
 import httpx
 import pytest
 
-from conftest import DATA, AppServer, ask, open_app
+from conftest import ask, open_app, serve, start_app
 from fake_llm import QUESTION
 
 
 @pytest.fixture(scope="module")
-def llm_server(tmp_path_factory, fake_llm):
-    tmp = tmp_path_factory.mktemp("llm-app")
-    shutil.copytree(DATA / "small_corpus", tmp / "corpus")
+def llm_server(tmp_path_factory, fake_llm, small_home):
     # No answer cache: the same question is asked while the model is told to behave differently.
-    server = AppServer(tmp, tmp / "corpus", {"POLICYQA_LLM_BASE_URL": fake_llm.url, "POLICYQA_LLM_MODEL": "fake_llm-model",
-                                             "POLICYQA_LLM_TIMEOUT": "2", "POLICYQA_ANSWER_CACHE_SIZE": "0"})
-    server.wait_ready()
-    yield server
-    server.stop()
+    yield from serve(start_app(small_home, tmp_path_factory.mktemp("llm-app"), {
+        "POLICYQA_LLM_BASE_URL": fake_llm.url, "POLICYQA_LLM_MODEL": "fake_llm-model", "POLICYQA_LLM_TIMEOUT": "2",
+        "POLICYQA_ANSWER_CACHE_SIZE": "0"}))
 
 
 def test_rest_answer_in_llm_mode_and_its_fallback(llm_server, fake_llm):

@@ -3,7 +3,6 @@ encrypted with the official sample credentials, and a local customer-service API
 from __future__ import annotations
 
 import json
-import shutil
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -17,7 +16,7 @@ from assistant.web.wechat.bot import HOLDING, NOT_TEXT, RATE_LIMITED, WELCOME
 from assistant.web.wechat.crypto import MessageCrypto, signature
 from assistant.web.wechat.messages import parse_fields
 
-from conftest import DATA, AppServer
+from conftest import DATA, serve, start_app
 
 VECTORS = json.loads((DATA / "wechat-test-vectors.json").read_text(encoding="utf-8"))
 OA, WECOM = VECTORS["official_account"], VECTORS["wecom"]
@@ -85,14 +84,6 @@ def wechat_env(cs_url: str, **extra) -> dict:
     }
 
 
-def start(tmp_path_factory, name, env):
-    tmp = tmp_path_factory.mktemp(name)
-    shutil.copytree(DATA / "small_corpus", tmp / "corpus")
-    server = AppServer(tmp, tmp / "corpus", env)
-    server.wait_ready()
-    return server
-
-
 @pytest.fixture(scope="module")
 def cs_api():
     api = CustomerServiceApi()
@@ -101,19 +92,15 @@ def cs_api():
 
 
 @pytest.fixture(scope="module")
-def bot_server(tmp_path_factory, cs_api):
-    server = start(tmp_path_factory, "wechat", wechat_env(cs_api.url))
-    yield server
-    server.stop()
+def bot_server(tmp_path_factory, cs_api, small_home):
+    yield from serve(start_app(small_home, tmp_path_factory.mktemp("wechat"), wechat_env(cs_api.url)))
 
 
 @pytest.fixture(scope="module")
-def slow_server(tmp_path_factory, cs_api):
+def slow_server(tmp_path_factory, cs_api, small_home):
     """Deadline 0: every answer takes the holding-reply path; messages of at most 200 bytes."""
-    server = start(tmp_path_factory, "wechat-slow",
-                   wechat_env(cs_api.url, POLICYQA_WECHAT_DEADLINE="0", POLICYQA_WECHAT_MAX_BYTES="200"))
-    yield server
-    server.stop()
+    yield from serve(start_app(small_home, tmp_path_factory.mktemp("wechat-slow"), wechat_env(
+        cs_api.url, POLICYQA_WECHAT_DEADLINE="0", POLICYQA_WECHAT_MAX_BYTES="200")))
 
 
 _msg_ids = iter(range(7_000_000_000, 8_000_000_000))

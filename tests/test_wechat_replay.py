@@ -21,7 +21,7 @@ from assistant.config import Settings
 from assistant.web.wechat.crypto import StaleRequest
 from assistant.web.wechat.routes import make_channel
 
-from conftest import DATA, serve_small_corpus
+from conftest import DATA, serve, start_app
 
 VECTORS = json.loads((DATA / "wechat-test-vectors.json").read_text(encoding="utf-8"))
 OA, WECOM = VECTORS["official_account"], VECTORS["wecom"]
@@ -37,9 +37,9 @@ msg_ids = count(9_100_000_000)
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def server(tmp_path_factory, small_home):
     """Both channels, without the customer-service secrets, and the default replay window."""
-    yield from serve_small_corpus(tmp_path_factory, "replay", CHANNEL_SETTINGS)
+    yield from serve(start_app(small_home, tmp_path_factory.mktemp("replay"), CHANNEL_SETTINGS))
 
 
 def message_xml(kind: str, content: str, msg_id: int) -> str:
