@@ -49,8 +49,8 @@ class ChromaVectors:
         return [(rid, 1.0 - float(dist)) for rid, dist in zip(result["ids"][0], result["distances"][0])]
 
 
-def vectors_of(collection: Collection, limit: int | None = None) -> ExactVectors | ChromaVectors:
-    """The search for a collection: exact in memory when it holds at most `limit` vectors."""
-    if collection.count() <= (EXACT_LIMIT if limit is None else limit):
+def vectors_of(collection: Collection) -> ExactVectors | ChromaVectors:
+    """The search for a collection: exact in memory when it holds at most EXACT_LIMIT vectors."""
+    if collection.count() <= EXACT_LIMIT:
         return ExactVectors(*IndexStore.read_vectors(collection))
     return ChromaVectors(collection)

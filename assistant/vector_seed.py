@@ -18,8 +18,9 @@ from pathlib import Path
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
+from .clause import search_text
 from .embeddings import embed_queries
-from .store import READ_BATCH, IndexStore
+from .store import IndexStore, question_records
 
 log = logging.getLogger(__name__)
 
@@ -104,16 +105,19 @@ def seeded(embeddings: Embeddings, corpus_dir: Path) -> Embeddings:
 
 def save_from_index(store: IndexStore, model_id: str, corpus_dir: Path) -> tuple[Path, int]:
     """Write the seed for `model_id` from the active generation: every clause and associated
-    question vector under its text's key. The path written and the number of vectors."""
-    entries: dict[str, list[float]] = {}
+    question vector under the key a build looks it up by. The path written and the number of
+    vectors."""
     clauses, questions, _ = store.open_active(model_id)
-    for collection, field, way in ((clauses, "vector_key", "passage"), (questions, "hash", "query")):
-        if collection is None:
-            continue
-        for offset in range(0, collection.count(), READ_BATCH):
-            page = collection.get(include=["embeddings", "metadatas"], limit=READ_BATCH, offset=offset)
-            for meta, vector in zip(page["metadatas"], page["embeddings"]):
-                entries[f"{way}:{meta[field]}"] = list(vector)
+    embedded = {c.id: ("passage", search_text(c)) for c in IndexStore.read_clauses(clauses)}
+    if questions is not None:
+        records = question_records(IndexStore.read_questions(questions), set(embedded))
+        embedded.update({rid: ("query", q.text) for rid, q in records.items()})
+    entries: dict[str, list[float]] = {}
+    for collection in filter(None, (clauses, questions)):
+        ids, vectors = IndexStore.read_vectors(collection)
+        for rid, vector in zip(ids, vectors):
+            way, text = embedded[rid]
+            entries[f"{way}:{text_key(text)}"] = vector
     path = seed_path(corpus_dir, model_id)
     VectorSeed.save(path, model_id, entries)
     return path, len(entries)
