@@ -163,9 +163,8 @@ class Assistant:
                                 f"the question has {len(question)} characters; the limit is {limit}")
         return question
 
-    @staticmethod
-    def _turns(history: Iterable[Turn | dict]) -> list[Turn]:
-        turns = []
+    def _turns(self, history: Iterable[Turn | dict]) -> list[Turn]:
+        limit, turns = self.settings.max_question_chars, []
         for item in history or ():
             if isinstance(item, Turn):
                 turns.append(item)
@@ -176,5 +175,7 @@ class Assistant:
                                     "malformed history item")
             if malformed(item["content"]):
                 raise QuestionError(INVALID_TEXT_ZH, INVALID_TEXT_EN)
+            if item["role"] == "user" and len(item["content"]) > limit:
+                continue  # refused as too long when it was asked: no follow-up leans on it
             turns.append(Turn(item["role"], _CONTROL.sub("", item["content"])))
         return turns

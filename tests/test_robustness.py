@@ -73,6 +73,17 @@ def test_the_query_path_answers_or_refuses_never_crashes(shipped, question, hist
         assert c.quote in c.text
 
 
+def test_a_message_too_long_to_ask_is_no_context_and_a_long_chat_keeps_its_topic(shipped):
+    limit = shipped.settings.max_question_chars
+    pasted = {"role": "user", "content": "年" * (limit + 1)}  # refused when sent; a client keeps it
+    answer = shipped.ask("那事业单位的呢？", [pasted, {"role": "assistant", "content": "问题太长"}])
+    assert answer.standalone_question == "那事业单位的呢？"
+    chat = [{"role": "user", "content": "年休假有几天？"}]
+    chat += [{"role": "user", "content": f"那工作满{years}年的呢？"} for years in range(1, 41)]
+    answer = shipped.ask("那公务员呢？", chat)
+    assert answer.standalone_question.startswith("年休假") and "40年" in answer.standalone_question
+
+
 @settings(max_examples=400, deadline=None)
 @given(st.one_of(st.binary(max_size=3000),
                  POLICY_TEXT.map(lambda t: f"<xml><FromUserName>u</FromUserName><MsgType>text</MsgType>"
