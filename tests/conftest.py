@@ -1,12 +1,16 @@
 """Shared fixtures: real embedding model, real Chroma, the shipped corpus indexed once per session."""
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import socket
 import subprocess
 import sys
+from contextlib import redirect_stderr, redirect_stdout
+from dataclasses import dataclass
 from pathlib import Path
+from unittest import mock
 
 import pytest
 
@@ -51,6 +55,27 @@ def build_index(home: Path) -> Path:
     if done.returncode != 0:
         pytest.fail(f"building the index of {home} failed: {done.stderr[-2000:]}")
     return home
+
+
+@dataclass
+class Ran:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run_cli(args: list[str], env_extra: dict[str, str], check_rc: int = 0) -> Ran:
+    """`policy-qa ARGS` as `cli.main` in this process, with the environment a user gives it
+    (a subprocess would pay seconds of imports per call)."""
+    from assistant.cli import main
+
+    out, err = (io.TextIOWrapper(io.BytesIO(), encoding="utf-8") for _ in range(2))  # with .buffer, as a terminal
+    with mock.patch.dict(os.environ, env_extra), redirect_stdout(out), redirect_stderr(err):
+        code = main(args)
+    out.flush(), err.flush()
+    ran = Ran(code, *(stream.buffer.getvalue().decode("utf-8") for stream in (out, err)))
+    assert ran.returncode == check_rc, ran.stderr
+    return ran
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,6 @@
-"""The `policy-qa` command, run as a user runs it."""
+"""The `policy-qa` command: `cli.main` with the arguments and environment a user gives it,
+in this process (a subprocess would pay seconds of imports per call), and once as a user
+starts it, in a process of its own."""
 from __future__ import annotations
 
 import json
@@ -8,19 +10,13 @@ import sys
 
 import pytest
 
-
-
-def run(args, env_extra, check_rc=0, **kw):
-    env = {**os.environ, **env_extra}
-    proc = subprocess.run([sys.executable, "-m", "assistant.cli", *args], capture_output=True, text=True,
-                          env=env, timeout=600, **kw)
-    assert proc.returncode == check_rc, proc.stderr
-    return proc
+from conftest import run_cli as run
 
 
 @pytest.fixture(scope="module")
-def shipped_env(shipped_home):
-    return {"POLICYQA_CORPUS_DIR": str(shipped_home / "corpus"), "POLICYQA_INDEX_DIR": str(shipped_home / "index")}
+def shipped_env(shipped_home, tmp_path_factory):
+    return {"POLICYQA_CORPUS_DIR": str(shipped_home / "corpus"), "POLICYQA_INDEX_DIR": str(shipped_home / "index"),
+            "POLICYQA_DATA_DIR": str(tmp_path_factory.mktemp("cli-data"))}
 
 
 def test_ask_prints_the_answer_and_where_it_stands(shipped_env):
@@ -83,8 +79,10 @@ def test_another_model_than_the_index_exits_3(shipped_env):
 
 @pytest.mark.slow  # a subprocess builds an index
 def test_first_ask_builds_the_index_then_index_reports_up_to_date(small_corpus, tmp_path):
-    env = {"POLICYQA_CORPUS_DIR": str(small_corpus), "POLICYQA_INDEX_DIR": str(tmp_path / "index")}
-    first = run(["ask", "单位安排不了年休假，没休的天数怎么给钱？"], env)
+    env = {"POLICYQA_HOME": str(tmp_path), "POLICYQA_CORPUS_DIR": str(small_corpus)}
+    first = subprocess.run([sys.executable, "-m", "assistant.cli", "ask", "单位安排不了年休假，没休的天数怎么给钱？"],
+                           capture_output=True, text=True, env={**os.environ, **env}, timeout=600)
+    assert first.returncode == 0, first.stderr
     assert "300%" in first.stdout
     assert "嵌入新条文" in first.stderr  # the progress bar of the first build
     assert "已是最新" in run(["index"], env).stdout
@@ -92,7 +90,7 @@ def test_first_ask_builds_the_index_then_index_reports_up_to_date(small_corpus, 
     assert "删除 3" in run(["index"], env).stdout
 
 
-@pytest.mark.slow  # a subprocess builds an index
+@pytest.mark.slow  # builds an index
 def test_eval_prints_both_systems_side_by_side(small_corpus, tmp_path):
     questions = tmp_path / "q.jsonl"
     rows = [
@@ -104,7 +102,7 @@ def test_eval_prints_both_systems_side_by_side(small_corpus, tmp_path):
          "split": "test"},
     ]
     questions.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
-    env = {"POLICYQA_CORPUS_DIR": str(small_corpus), "POLICYQA_INDEX_DIR": str(tmp_path / "index")}
+    env = {"POLICYQA_HOME": str(tmp_path), "POLICYQA_CORPUS_DIR": str(small_corpus)}
     table = run(["eval", str(questions), "--baseline", "naive"], env).stdout
     assert "| 指标 (k=5) | policy-qa (extractive) | langchain-naive |" in table
     assert "| 引用命中 | 100.0% |" in table
@@ -119,5 +117,5 @@ def test_eval_prints_both_systems_side_by_side(small_corpus, tmp_path):
 def test_eval_rejects_a_malformed_file(small_corpus, tmp_path):
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"id": "x", "turns": "not a list"}\n', encoding="utf-8")
-    env = {"POLICYQA_CORPUS_DIR": str(small_corpus), "POLICYQA_INDEX_DIR": str(tmp_path / "index")}
+    env = {"POLICYQA_HOME": str(tmp_path), "POLICYQA_CORPUS_DIR": str(small_corpus)}
     assert "第 1 行" in run(["eval", str(bad)], env, check_rc=2).stderr

@@ -10,7 +10,7 @@ from assistant.citation_check import SUPPORT_THRESHOLD, CitationChecker, ends_in
 from assistant.condense import Turn, condense
 from assistant.service import Assistant
 
-from conftest import free_port, make_settings
+from conftest import free_port, make_settings, run_cli
 from fake_llm import QUESTION
 
 
@@ -219,26 +219,21 @@ def test_the_checker_on_its_own():
     assert not ends_in_open_marker("可以申请提前退休。[1]") and not ends_in_open_marker("退休。")
 
 
-@pytest.mark.slow  # a subprocess builds an index
 def test_eval_in_llm_mode_reports_the_citation_check(indexed, fake_llm, tmp_path):
     import json
-    import os
-    import subprocess
-    import sys
 
     fake_llm.set("bad_citation")
     questions = tmp_path / "q.jsonl"
     questions.write_text(json.dumps({"id": "a", "topic": "benefits", "turns": [QUESTION], "evidence": ["300%"],
                                      "answerable": True}, ensure_ascii=False), encoding="utf-8")
-    env = {**os.environ, "POLICYQA_CORPUS_DIR": str(indexed / "corpus"), "POLICYQA_INDEX_DIR": str(indexed / "index"),
+    env = {"POLICYQA_CORPUS_DIR": str(indexed / "corpus"), "POLICYQA_INDEX_DIR": str(indexed / "index"),
            "POLICYQA_LLM_BASE_URL": fake_llm.url, "POLICYQA_LLM_MODEL": "fake_llm-model"}
-    run = lambda *args, **kw: subprocess.run([sys.executable, "-m", "assistant.cli", "eval", str(questions), *args],  # noqa: E731
-                                             capture_output=True, text=True, env={**env, **kw})
+    run = lambda *args, check_rc=0, **kw: run_cli(["eval", str(questions), *args], {**env, **kw}, check_rc)  # noqa: E731
     out = run("--mode", "llm", "--json")
     overall = json.loads(out.stdout)["results"]["policy-qa (llm)"]["overall"]
     assert overall["llm_answers"] == 1 and overall["citations_removed"] == 1 and overall["llm_fallbacks"] == 0
     assert "| 核对删除的引用 | 1 |" in run("--mode", "llm").stdout
-    assert run("--mode", "llm", POLICYQA_LLM_BASE_URL="", POLICYQA_LLM_MODEL="").returncode == 2
+    run("--mode", "llm", POLICYQA_LLM_BASE_URL="", POLICYQA_LLM_MODEL="", check_rc=2)
 
 
 def test_with_a_model_discussion_questions_are_phrased_by_it_but_the_quiz_is_not(indexed, embeddings, fake_llm):

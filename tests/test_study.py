@@ -5,8 +5,6 @@ from __future__ import annotations
 import io
 import os
 import re
-import subprocess
-import sys
 
 import pytest
 
@@ -14,7 +12,7 @@ from assistant.quiz import NUMBER, load_categories
 from assistant.study import StudyPackBuilder, TopicNotFound, _domain_terms
 from assistant.study_export import to_docx, to_markdown
 
-from conftest import CORPUS
+from conftest import CORPUS, run_cli
 
 TOPICS = ["容错纠错", "干部考核", "选拔任用", "关心关爱", "年休假", "政务处分", "公务员辞职"]
 
@@ -160,13 +158,11 @@ def test_markdown_export_has_the_same_content(packs):
 
 
 def test_cli_writes_a_docx_and_refuses_an_unknown_topic(shipped, tmp_path):
-    env = {**os.environ, "POLICYQA_CORPUS_DIR": str(CORPUS), "POLICYQA_INDEX_DIR": str(shipped.settings.index_dir)}
-    out = tmp_path / "pack.docx"
-    subprocess.run([sys.executable, "-m", "assistant.cli", "study", "年休假", "--questions", "5", "--format", "docx",
-                    "-o", str(out)], env=env, check=True, capture_output=True)
     import docx
 
+    env = {"POLICYQA_CORPUS_DIR": str(CORPUS), "POLICYQA_INDEX_DIR": str(shipped.settings.index_dir),
+           "POLICYQA_DATA_DIR": str(tmp_path)}
+    out = tmp_path / "pack.docx"
+    run_cli(["study", "年休假", "--questions", "5", "--format", "docx", "-o", str(out)], env)
     assert docx.Document(str(out)).paragraphs[0].text == "学习备课材料：年休假"
-    refused = subprocess.run([sys.executable, "-m", "assistant.cli", "study", "股票投资技巧"], env=env,
-                             capture_output=True, text=True)
-    assert refused.returncode == 2 and "知识库中没有这个主题的材料" in refused.stderr
+    assert "知识库中没有这个主题的材料" in run_cli(["study", "股票投资技巧"], env, check_rc=2).stderr
