@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Iterable
 
+from .courtesy import only_courtesy, plain
 from .lexical import content_words
 from .thesaurus import PERSON_CATEGORY, default_thesaurus
 
@@ -83,18 +84,19 @@ def _shares_subject(words: list[str], previous: str) -> bool:
 
 
 def condense(question: str, history: Iterable[Turn]) -> Condensed:
-    """The question as it would be asked without the conversation before it."""
-    previous = _previous(history)
+    """The question as it would be asked without the conversation before it, and without
+    the courtesies around it (courtesy.py)."""
+    question, previous = plain(question), _previous(history)
     if previous is None or not is_follow_up(question, previous):
-        return Condensed(question.strip())
+        return Condensed(question)
     return _joined(question, previous)
 
 
 def as_follow_up(question: str, history: Iterable[Turn]) -> Condensed:
     """The question read as leaning on the previous one even when it does not say so: the
     caller tries both readings and keeps the one the corpus answers better."""
-    previous = _previous(history)
-    return Condensed(question.strip()) if previous is None else _joined(question, previous)
+    question, previous = plain(question), _previous(history)
+    return Condensed(question) if previous is None else _joined(question, previous)
 
 
 def _joined(question: str, previous: str) -> Condensed:
@@ -107,7 +109,7 @@ def _joined(question: str, previous: str) -> Condensed:
 
 def _previous(history: Iterable[Turn]) -> str | None:
     """The previous question, itself read with the conversation before it."""
-    users = [t.content for t in history if t.role == "user" and t.content.strip()]
+    users = [plain(t.content) for t in history if t.role == "user" and not only_courtesy(t.content)]
     if not users:
         return None
     return condense(users[-1], [Turn("user", u) for u in users[:-1]]).text

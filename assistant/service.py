@@ -18,6 +18,7 @@ from .bilingual import BilingualError
 from .compose import compose
 from .condense import Condensed, Turn, as_follow_up, condense
 from .config import Settings
+from .courtesy import plain
 from .embeddings import CachedQueries, load_embeddings
 from .gate import DECLINED, MODEL_FILE as GATE_FILE, TENTATIVE, GateDecision, check_request, decide, decline, load_gate
 from .lexical import set_cache_dir
@@ -137,7 +138,7 @@ class Assistant:
         better answered."""
         condensed, snapshot, retrieval = self.retrieve(question, turns, condensed)
         ranked, decision = self.judge(retrieval, snapshot)
-        if turns and not condensed.focus and condensed.text == question.strip():
+        if turns and not condensed.focus and condensed.text == plain(question):
             other = as_follow_up(question, turns)
             if other.text != condensed.text:
                 _, _, alt_retrieval = self.retrieve(question, turns, other, snapshot)

@@ -133,6 +133,19 @@ def test_control_characters_and_emoji_do_not_break_an_answer(shipped):
     assert not answer.refused and "300%" in answer.citations[0].text
 
 
+@pytest.mark.parametrize("wrapped", [
+    "领导好🙏 请问一下，公务员辞去公职要提前多久提出申请？谢谢！",
+    "你好 想咨询个问题 公务员辞去公职要提前多久提出申请 在线等[捂脸]",
+])
+def test_greetings_and_thanks_change_neither_the_reading_nor_the_answer(shipped, wrapped):
+    bare = shipped.ask("公务员辞去公职要提前多久提出申请？")
+    answer = shipped.ask(wrapped)
+    assert answer.question == wrapped and "公务员辞去公职要提前多久提出申请" in answer.standalone_question
+    assert not any(word in answer.standalone_question for word in ("领导好", "咨询", "谢谢", "在线等", "捂脸"))
+    assert (answer.refused, answer.confidence) == (bare.refused, bare.confidence) == (False, "high")
+    assert [c.label for c in answer.citations] == [c.label for c in bare.citations]
+
+
 def test_the_development_set_meets_its_acceptance_figures(shipped):
     """The product's stated bar on the development questions shipped beside the project."""
     if not DEV.exists():

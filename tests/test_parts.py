@@ -11,6 +11,7 @@ from assistant.calibration import answer_threshold, decline_threshold
 from assistant.catalog import DocInfo
 from assistant.compose import pick_clauses
 from assistant.condense import Turn, as_follow_up, condense, is_follow_up
+from assistant.courtesy import plain
 from assistant.evidence import asked_units, states_amount
 from assistant.gate import check_request
 from assistant.bm25 import BM25Index
@@ -45,6 +46,30 @@ def test_a_turn_with_two_subjects_of_its_own_stands_alone():
 def test_any_turn_can_be_read_as_a_follow_up_when_asked():
     condensed = as_follow_up("组织上会怎么认定？", turns("先行先试出了失误能免责吗？"))
     assert condensed.text.startswith("先行先试出了失误能免责吗") and condensed.focus
+
+
+@pytest.mark.parametrize("typed, plain_text", [
+    ("各位领导好，想请教一下：处分期满怎么解除？谢谢！！🙏", "处分期满怎么解除？"),
+    ("hi 请问下 借调期间工资谁发[捂脸]", "借调期间工资谁发"),
+    ("您好，求助：事业单位聘用合同到期不续签怎么办 在线等，急", "事业单位聘用合同到期不续签怎么办"),
+    # what a question is about stays, wherever it sits
+    ("问责的情形有哪些", "问责的情形有哪些"),
+    ("单位能不能发感谢信", "单位能不能发感谢信"),
+    ("这个事是不是很紧急", "这个事是不是很紧急"),
+    ("history 记录要保存几年", "history 记录要保存几年"),
+    ("谢谢", "谢谢"),  # nothing but courtesy: left for the gate to decline
+    ("好的谢谢", "好的谢谢"),
+    ("好的，年假怎么休", "年假怎么休"),
+    ("好的干部标准是什么", "好的干部标准是什么"),
+])
+def test_courtesies_are_left_out_of_the_question(typed, plain_text):
+    assert plain(typed) == plain_text
+
+
+def test_a_follow_up_after_thanks_leans_on_the_question_before_them():
+    history = [Turn("user", "你好，公务员定期考核的结果有几个等次？"), Turn("assistant", "……"),
+               Turn("user", "好的，明白了，谢谢！👍"), Turn("assistant", "……")]
+    assert condense("那事业单位的呢？", history).text == "事业单位定期考核的结果有几个等次？"
 
 
 def test_without_history_nothing_changes():
