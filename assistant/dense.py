@@ -49,7 +49,10 @@ class ChromaVectors:
         return [(rid, 1.0 - float(dist)) for rid, dist in zip(result["ids"][0], result["distances"][0])]
 
 
-def vectors_of(collection: Collection) -> ExactVectors | ChromaVectors:
+Vectors = ExactVectors | ChromaVectors
+
+
+def vectors_of(collection: Collection) -> Vectors:
     """The search for a collection: exact in memory when it holds at most EXACT_LIMIT vectors."""
     if collection.count() <= EXACT_LIMIT:
         return ExactVectors(*IndexStore.read_vectors(collection))

@@ -21,7 +21,7 @@ from langchain_core.embeddings import Embeddings
 from .catalog import KIND_ORDER
 from .clause import Clause, search_text
 from .bm25 import BM25Index
-from .dense import ChromaVectors, ExactVectors, vectors_of
+from .dense import Vectors, vectors_of
 from .lexical import bigrams, dictionary_version, tokenize
 from .query import Analysis, QueryTerms, Vocabulary, analyze
 from .store import IndexStore
@@ -31,7 +31,6 @@ log = logging.getLogger(__name__)
 
 CANDIDATES = 30  # taken from each retriever before fusion
 RRF_K = 60
-Vectors = ExactVectors | ChromaVectors
 
 
 @dataclass
