@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Iterable
 
-from .courtesy import only_courtesy, plain
+from .courtesy import plain, without_courtesy
 from .lexical import content_words
 from .thesaurus import PERSON_CATEGORY, default_thesaurus
 
@@ -108,8 +108,9 @@ def _joined(question: str, previous: str) -> Condensed:
 
 
 def _previous(history: Iterable[Turn]) -> str | None:
-    """The previous question, itself read with the conversation before it."""
-    users = [plain(t.content) for t in history if t.role == "user" and not only_courtesy(t.content)]
+    """The previous question, itself read with the conversation before it; a turn of nothing
+    but courtesy is none."""
+    users = [asked for t in history if t.role == "user" and (asked := without_courtesy(t.content))]
     if not users:
         return None
     return condense(users[-1], [Turn("user", u) for u in users[:-1]]).text

@@ -24,14 +24,10 @@ _EMOJI = re.compile(r"[\U0001F000-\U0001FAFF\u2600-\u27BF\uFE0F\u200D]|\[[\u4e00
 
 def plain(text: str) -> str:
     """The question without courtesies (the text as it is when nothing but courtesy is left)."""
-    return _without_courtesy(text) or text.strip()
+    return without_courtesy(text) or text.strip()
 
 
-def only_courtesy(text: str) -> bool:
-    """A turn that asks nothing ("好的，谢谢！"): no follow-up leans on it."""
-    return not _without_courtesy(text)
-
-
-def _without_courtesy(text: str) -> str:
+def without_courtesy(text: str) -> str:
+    """The text without courtesies: "" for a turn that asks nothing ("好的，谢谢！")."""
     kept = _EMOJI.sub("", text).strip()
     return _TRAILING.sub("", _LEADING.sub("", kept)).strip()
