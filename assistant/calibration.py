@@ -46,6 +46,7 @@ class Observation:
     labels: list[bool]  # whether each candidate holds the evidence
     retrieval: Retrieval
     snapshot: Snapshot
+    absent_names: list[tuple[str, ...]]  # of the documents the question names that the corpus lacks
 
 
 def observe(assistant, items: list[Item]) -> dict[str, list[Observation]]:
@@ -61,7 +62,8 @@ def observe(assistant, items: list[Item]) -> dict[str, list[Observation]]:
             _, _, retrieval = assistant.retrieve(item.question, item.history, snapshot=snapshot)
             found = candidates(retrieval, snapshot)
             labels = [item.answerable and item.found_in(c.hit.clause.text) for c in found]
-            out[name].append(Observation(item, group, found, labels, retrieval, snapshot))
+            absent = [doc.names for doc in assistant.index.library.absent_named_in(retrieval.query)]
+            out[name].append(Observation(item, group, found, labels, retrieval, snapshot, absent))
     return out
 
 
@@ -110,7 +112,7 @@ def calibrate_regime(observations: list[Observation]) -> tuple[LogisticModel, Lo
         model = fold_rankers[fold_of[q]]
         ranked = sorted((replace(c, relevance=model.probability(c.features)) for c in o.candidates),
                         key=lambda c: (-c.relevance, c.hit.clause.id))
-        gate_rows.append(features(o.retrieval, o.snapshot, ranked).vector())
+        gate_rows.append(features(o.retrieval, o.snapshot, ranked, o.absent_names).vector())
         right.append(bool(ranked) and o.item.answerable and o.item.found_in(ranked[0].hit.clause.text))
     x = np.asarray(gate_rows, dtype=float)
     y = np.asarray([o.item.answerable for o in observations], dtype=float)

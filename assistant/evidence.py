@@ -30,6 +30,8 @@ _ASKS = (
     (re.compile(rf"比例|百分之几|{_NOT_ASKING}几成|占多少|高多少|几个点|几倍|多少倍|打几折"), ("ratio",)),
     (re.compile(r"多少钱|多少元|几块钱|多少工资|标准是多少|给多少|拿多少|交多少|报多少"), ("money",)),
     (re.compile(rf"{_NOT_ASKING}几(?:次|级|档|个等次|名|个人)|多少(?:次|级|档|名|人)"), ("count",)),
+    # "一个月多少", "能涨多少": an amount in whatever unit answers it
+    (re.compile(r"多少(?=[？?！!。，,、\s吗呢啊呀啦哈]|$)"), tuple(UNITS)),
 )
 
 

@@ -17,11 +17,13 @@ set by hand at the edge of a test set.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
 
 from .answer import Answer, with_notes
+from .clause import search_text
 from .evidence import asked_units, states_amount
 from .lexical import normalize
 from .logistic import REGIMES, LogisticModel, read, regime
@@ -39,13 +41,17 @@ NOT_COVERED = "知识库中没有找到相关规定。"
 
 _NOT_A_POLICY_QUESTION = re.compile(
     r"翻译|译成|翻成|译为|\btranslate\b|英文怎么说|英语怎么说|写一首|写首|作诗|写诗|写一篇|写篇|写一段|作文|"
-    r"讲个笑话|讲笑话|编个故事|写代码|编程|\bcode\b",
+    r"讲个笑话|讲笑话|编个故事|写代码|编程|\bcode\b|"
+    r"[帮替给]我(?:写|起草|拟|润色|改写|编)|帮忙(?:写|起草|拟|润色)",  # a writing job, not a question
     re.IGNORECASE,
 )
 _INJECTION = re.compile(
     r"(忽略|无视|忘记|忘掉|不要理会|别管|跳过|绕过|抛开|违反)[^。！？\n]{0,12}(规则|指令|指示|设定|限制|提示词|约束|条款|要求|身份)|"
     r"你现在是|你现在扮演|扮演一个|假装你是|进入[^。\n]{0,8}模式|开发者模式|越狱|jailbreak|\bDAN\b|"
-    r"system prompt|系统提示|提示词|不受(任何)?限制|ignore (all |the )?(previous|above|prior)",
+    r"system prompt|系统提示|提示词|不受(任何)?限制|ignore (all |the )?(previous|above|prior)|"
+    r"你(?:现在)?就是[^，。？！\n]{0,6}(?:部长|书记|局长|主任|领导|组织部|纪委|人事)|"  # playing who decides
+    r"(?:回答|答复|回复|以后|今后|接下来|你)[^。？！\n]{0,8}(?:别|不要|不用|无需|不必)再?(?:给我)?(?:标|注|加|列|给|带)"
+    r"明?(?:出处|来源|引用|条文)",  # being told to answer without citing
     re.IGNORECASE,
 )
 
@@ -62,8 +68,8 @@ class GateFeatures:
     head_coverage: float  # share of the question's two most specific known terms the best clause holds
     unknown: float  # share of the question's weight in words the corpus never uses in any form
     amount_missing: float  # 1 when the question asks how many/how long and the best quote states no amount
-    uncovered_topic: float  # 1 when the question names a subject no document governs (uncovered.py) and
-    #                         the best clause does not speak of it in any of its words
+    uncovered_topic: float  # 1 when the question names a subject no document governs (uncovered.py) or a
+    #                         document the corpus lacks, and the best clause does not speak of it
 
     has_questions: bool = False  # whether the best clause has associated questions: selects the model
 
@@ -138,7 +144,11 @@ def check_request(question: str) -> str:
     return ""
 
 
-def features(retrieval: Retrieval, snapshot: Snapshot, ranked: list[Candidate]) -> GateFeatures:
+def features(retrieval: Retrieval, snapshot: Snapshot, ranked: list[Candidate],
+             absent_names: Sequence[tuple[str, ...]] = ()) -> GateFeatures:
+    """`absent_names`: the names of each document the question names that the corpus does not
+    hold (library.Library.absent_named_in) — a subject no document governs, like those of
+    uncovered.py."""
     hits = retrieval.hits[:GATE_DEPTH]
     best = ranked[0] if ranked else None
     units = asked_units(retrieval.query)
@@ -151,21 +161,24 @@ def features(retrieval: Retrieval, snapshot: Snapshot, ranked: list[Candidate]) 
         unknown=retrieval.terms.unknown_share,
         amount_missing=float(bool(units) and not (best and states_amount(
             best.hit.clause.lead_in_for(best.start, best.end) + best.hit.clause.text[best.start:best.end], units))),
-        uncovered_topic=float(_names_uncovered_topic(retrieval.query, snapshot.evidence_text(best.hit.clause)
-                                                     if best else "")),
+        uncovered_topic=float(_names_uncovered_topic(retrieval.query, search_text(best.hit.clause) if best else "",
+                                                     absent_names)),
         has_questions=bool(best) and snapshot.has_questions(best.hit.clause),
     )
 
 
-def _names_uncovered_topic(question: str, evidence: str) -> bool:
+def _names_uncovered_topic(question: str, clause_text: str, absent_names: Sequence[tuple[str, ...]]) -> bool:
+    """Whether the question names an uncovered subject that the clause — its own words, not
+    the associated questions, which speak a cadre's words about many things — never speaks of."""
     thesaurus = default_thesaurus()
-    norm = normalize(evidence)
-    return any(not any(form in norm for form in (thesaurus.forms(word) or (word,)))
-               for word in topics_named(question))
+    norm = normalize(clause_text)
+    subjects = [thesaurus.forms(word) or (word,) for word in topics_named(question)] + list(absent_names)
+    return any(not any(normalize(form) in norm for form in forms) for forms in subjects)
 
 
-def decide(retrieval: Retrieval, snapshot: Snapshot, ranked: list[Candidate], gate: Gate | None = None) -> GateDecision:
-    found = features(retrieval, snapshot, ranked)
+def decide(retrieval: Retrieval, snapshot: Snapshot, ranked: list[Candidate], gate: Gate | None = None,
+           absent_names: Sequence[tuple[str, ...]] = ()) -> GateDecision:
+    found = features(retrieval, snapshot, ranked, absent_names)
     outcome, probability = (gate or load_gate()).decide(found, snapshot.pointer.get("model", ""))
     if retrieval.degraded and ranked:  # without the vectors the features mean little: answer tentatively
         outcome = TENTATIVE

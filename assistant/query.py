@@ -139,10 +139,11 @@ def _subsequence(short: str, long: str) -> bool:
 def _topic_words() -> tuple[list[str], dict[str, frozenset[str]]]:
     """The uncovered topics' words, longest first, and the content words each is made of
     (the longest only: 病假工资 -> 病假, 工资)."""
-    words = sorted(default_uncovered().topic_of, key=lambda w: (-len(w), w))
+    topics = default_uncovered()
+    words = sorted(topics.topic_of, key=lambda w: (-len(w), w))
     parts = {}
     for word in words:
-        inside = set(question_words(word)) - {word}
+        inside = set() if word in topics.as_written else set(question_words(word)) - {word}
         parts[word] = frozenset(p for p in inside if not any(p != q and p in q for q in inside))
     return words, parts
 

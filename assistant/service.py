@@ -128,7 +128,8 @@ class Assistant:
     def judge(self, retrieval: Retrieval, snapshot: Snapshot) -> tuple[list[Candidate], GateDecision]:
         """The candidates ranked by how likely each answers, and the gate's decision."""
         ranked = rank(retrieval, snapshot, self.ranker)
-        return ranked, decide(retrieval, snapshot, ranked, self.gate)
+        absent = [doc.names for doc in self.index.library.absent_named_in(retrieval.query)]
+        return ranked, decide(retrieval, snapshot, ranked, self.gate, absent)
 
     def _read(self, question: str, turns: list[Turn], condensed: Condensed):
         """Retrieval, ranking and the gate's decision for the question as condensed — and, when

@@ -1,7 +1,8 @@
 """Subjects of cadres' working lives that no document in the corpus governs (公积金, 产假天数,
-差旅标准 …), from `data/uncovered_topics.toml` — compiled from the domain, not from any
-evaluation question. A question whose subject is one of them (query.topics_named), answered
-by a clause that does not speak of it, is most likely not covered: the gate weighs that."""
+差旅标准 …, and the policies of provinces other than 浙江), from `data/uncovered_topics.toml` —
+compiled from the domain, not from any evaluation question. A question whose subject is one
+of them (query.topics_named), answered by a clause that does not speak of it, is most likely
+not covered: the gate weighs that, as it weighs a document the catalog lists as absent."""
 from __future__ import annotations
 
 import tomllib
@@ -12,13 +13,17 @@ DATA_FILE = Path(__file__).parent / "data" / "uncovered_topics.toml"
 
 
 class UncoveredTopics:
-    def __init__(self, words: dict[str, str]):
+    def __init__(self, words: dict[str, str], as_written: frozenset[str] = frozenset()):
         self.topic_of = words  # word -> topic name
+        # Words found only as written: a document's or a province's name, whose parts
+        # (公务员, 考核, 规定; 江, 苏) say nothing on their own.
+        self.as_written = as_written
 
     @classmethod
     def load(cls, path: Path = DATA_FILE) -> "UncoveredTopics":
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-        return cls({w: t["name"] for t in data.get("topic", []) for w in t.get("words", ())})
+        topics = tomllib.loads(path.read_text(encoding="utf-8")).get("topic", [])
+        return cls({w: t["name"] for t in topics for w in t.get("words", ())},
+                   frozenset(w for t in topics if t.get("as_written") for w in t.get("words", ())))
 
 
 @lru_cache(maxsize=1)

@@ -160,3 +160,12 @@ def test_an_amount_no_clause_states_makes_the_answer_tentative(shipped):
     assert not answer.refused and answer.confidence == "low"
     assert answer.answer.startswith("没有找到直接对应的规定，以下条款可能相关：")
     assert answer.citations[0].label.endswith("第九条")
+
+
+def test_naming_a_document_the_corpus_lacks_counts_against_coverage(shipped):
+    # The gate weighs it as it weighs a subject no document governs, when the clause found
+    # does not speak of that document.
+    named = shipped.prepare("按监察法实施条例，留置期限怎么算？", [])
+    plain = shipped.prepare("留置期限怎么算？", [])
+    assert named.decision.features.uncovered_topic == 1.0 and plain.decision.features.uncovered_topic == 0.0
+    assert named.decision.probability < plain.decision.probability
