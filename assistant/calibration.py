@@ -15,7 +15,9 @@ evidence. Then, for each of the two regimes:
   answered — a wrong refusal is the worst failure a cadre can meet — and sits midway
   between the two neighbouring probabilities, not on the edge of the data;
 - `answer_at` is the lowest probability from which at least ANSWER_PRECISION of the questions
-  answered are ones the corpus covers; below it (and above `decline_below`) answers are tentative.
+  answered are ones the corpus covers, and never under ANSWER_AT_LEAST: a question the gate
+  finds less likely than not to be covered is not answered without reservation, however
+  well the questions above it do. Below it (and above `decline_below`) answers are tentative.
 """
 from __future__ import annotations
 
@@ -35,6 +37,7 @@ from .retrieval import Retrieval, Snapshot
 
 WRONG_REFUSAL_COST = 4.0
 ANSWER_PRECISION = 0.95
+ANSWER_AT_LEAST = 0.5
 FOLDS = 5
 
 
@@ -119,7 +122,7 @@ def calibrate_regime(observations: list[Observation]) -> tuple[LogisticModel, Lo
     answerable, right = y.astype(bool), np.asarray(right)
     cv = cross_validated(x, y, fold_of)
     below = decline_threshold(cv, answerable)
-    at = max(answer_threshold(cv, answerable, below), below)
+    at = max(answer_threshold(cv, answerable, below), below, ANSWER_AT_LEAST)
     thresholds = {"answer_at": round(at, 6), "decline_below": round(below, 6)}
     figures = {
         "first_candidate_right": round(float(right[answerable].mean()), 4),
