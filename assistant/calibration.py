@@ -65,7 +65,7 @@ def observe(assistant, items: list[Item]) -> dict[str, list[Observation]]:
             _, _, retrieval = assistant.retrieve(item.question, item.history, snapshot=snapshot)
             found = candidates(retrieval, snapshot)
             labels = [item.answerable and item.found_in(c.hit.clause.text) for c in found]
-            absent = [doc.names for doc in assistant.index.library.absent_named_in(retrieval.query)]
+            absent = assistant.index.library.absent_names_in(item.question, retrieval.query)
             out[name].append(Observation(item, group, found, labels, retrieval, snapshot, absent))
     return out
 

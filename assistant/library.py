@@ -106,6 +106,11 @@ class Library:
         norm = normalize(question)
         return [doc for doc in self.absent if any(normalize(name) in norm for name in doc.names)]
 
+    def absent_names_in(self, *texts: str) -> list[tuple[str, ...]]:
+        """The names of each absent document any of the texts names — the cadre's own turn and
+        the question as condensed, which may word a follow-up differently — for the gate."""
+        return list(dict.fromkeys(doc.names for text in texts for doc in self.absent_named_in(text)))
+
     # ---- supersession ----------------------------------------------------------------
     def superseded_status(self, doc_id: str) -> str:
         """How a superseded document's citations are marked ("" when it is in force)."""

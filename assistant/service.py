@@ -125,10 +125,10 @@ class Assistant:
             retrieval.hits = [h for h in retrieval.hits if h.clause.doc_id not in hidden]
         return condensed, snapshot, retrieval
 
-    def judge(self, retrieval: Retrieval, snapshot: Snapshot) -> tuple[list[Candidate], GateDecision]:
+    def judge(self, question: str, retrieval: Retrieval, snapshot: Snapshot) -> tuple[list[Candidate], GateDecision]:
         """The candidates ranked by how likely each answers, and the gate's decision."""
         ranked = rank(retrieval, snapshot, self.ranker)
-        absent = [doc.names for doc in self.index.library.absent_named_in(retrieval.query)]
+        absent = self.index.library.absent_names_in(question, retrieval.query)
         return ranked, decide(retrieval, snapshot, ranked, self.gate, absent)
 
     def _read(self, question: str, turns: list[Turn], condensed: Condensed):
@@ -138,12 +138,12 @@ class Assistant:
         leads to another clause, one that speaks to the turn's own words and that the gate finds
         better answered."""
         condensed, snapshot, retrieval = self.retrieve(question, turns, condensed)
-        ranked, decision = self.judge(retrieval, snapshot)
+        ranked, decision = self.judge(question, retrieval, snapshot)
         if turns and not condensed.focus and condensed.text == plain(question):
             other = as_follow_up(question, turns)
             if other.text != condensed.text:
                 _, _, alt_retrieval = self.retrieve(question, turns, other, snapshot)
-                alt_ranked, alt_decision = self.judge(alt_retrieval, snapshot)
+                alt_ranked, alt_decision = self.judge(question, alt_retrieval, snapshot)
                 best = alt_ranked[0].hit.clause if alt_ranked else None
                 if best is not None and alt_retrieval.terms.mentions_focus(snapshot.evidence_text(best)) \
                         and alt_decision.probability > decision.probability \

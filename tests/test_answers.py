@@ -165,7 +165,7 @@ def test_an_amount_no_clause_states_makes_the_answer_tentative(shipped):
 def test_naming_a_document_the_corpus_lacks_counts_against_coverage(shipped):
     # The gate weighs it as it weighs a subject no document governs, when the clause found
     # does not speak of that document.
-    named = shipped.prepare("按监察法实施条例，留置期限怎么算？", [])
-    plain = shipped.prepare("留置期限怎么算？", [])
+    named = shipped.prepare("按党内监督条例，谈话函询怎么开展？", [])
+    plain = shipped.prepare("谈话函询怎么开展？", [])
     assert named.decision.features.uncovered_topic == 1.0 and plain.decision.features.uncovered_topic == 0.0
     assert named.decision.probability < plain.decision.probability

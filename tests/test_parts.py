@@ -152,6 +152,7 @@ def test_uncovered_topics_are_found_as_written_or_by_their_words():
     assert topics_named("单位给交公积金吗")
     assert "病假工资" in topics_named("病假期间工资怎么发")
     assert not topics_named("被警告处分后多长时间不能晋升")
+    assert topics_named("老家宅基地的房子能过户吗") == ["宅基地"]  # daily life is no cadre policy
 
 
 def test_a_province_is_found_as_written_only():
