@@ -47,10 +47,10 @@ def _read_json(path: str, what: str):
         return _UNREADABLE
 
 
-def _assistant(settings):
+def _assistant(settings, fitted: bool = True):
     from .service import Assistant
 
-    return Assistant(settings)
+    return Assistant(settings, fitted=fitted)
 
 
 def cmd_index(args, settings) -> int:
@@ -147,7 +147,7 @@ def cmd_calibrate(args, settings) -> int:
     from .calibration import main as calibrate
 
     settings = _extractive(settings)
-    assistant = _assistant(settings)
+    assistant = _assistant(settings, fitted=False)  # the models it writes may be stale or missing
     assistant.index.ensure(progress=_progress_bar())
     folder = Path(args.output) if args.output else settings.models_dir
     print(calibrate(assistant, args.sets, folder))

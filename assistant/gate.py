@@ -27,6 +27,7 @@ from .clause import search_text
 from .evidence import asked_units, states_amount
 from .lexical import normalize
 from .logistic import REGIMES, LogisticModel, read, regime
+from .procedure import procedure_met_by_sanction
 from .query import topics_named
 from .ranking import Candidate
 from .retrieval import Retrieval, Snapshot
@@ -57,7 +58,7 @@ _INJECTION = re.compile(
 )
 
 FEATURES = ("relevance", "dense", "question", "coverage", "head_coverage", "unknown", "amount_missing",
-            "uncovered_topic")
+            "uncovered_topic", "procedure_sanction")
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,8 @@ class GateFeatures:
     amount_missing: float  # 1 when the question asks how many/how long and the best quote states no amount
     uncovered_topic: float  # 1 when the question names a subject no document governs (uncovered.py) or a
     #                         document the corpus lacks, and the best clause does not speak of it
+    procedure_sanction: float  # 1 when the question asks how to get something done and the best clause
+    #                            only sanctions doing it wrongly (procedure.py)
 
     has_questions: bool = False  # whether the best clause has associated questions: selects the model
 
@@ -164,6 +167,7 @@ def features(retrieval: Retrieval, snapshot: Snapshot, ranked: list[Candidate],
             best.hit.clause.lead_in_for(best.start, best.end) + best.hit.clause.text[best.start:best.end], units))),
         uncovered_topic=float(_names_uncovered_topic(retrieval.query, search_text(best.hit.clause) if best else "",
                                                      absent_names)),
+        procedure_sanction=float(bool(best) and procedure_met_by_sanction(retrieval.query, best.hit.clause.text)),
         has_questions=bool(best) and snapshot.has_questions(best.hit.clause),
     )
 

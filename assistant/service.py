@@ -43,7 +43,9 @@ class QuestionError(BilingualError, ValueError):
 
 class Assistant:
     def __init__(self, settings: Settings, embeddings=None, store: IndexStore | None = None,
-                 condenser: Condenser | None = None, answerer: Answerer | None = None):
+                 condenser: Condenser | None = None, answerer: Answerer | None = None, fitted: bool = True):
+        """`fitted=False` leaves out the ranker and the gate: `policy-qa calibrate` only
+        retrieves, and must run when their files are stale, to write them."""
         self.settings = settings
         self.embeddings = CachedQueries(embeddings or load_embeddings(settings.embedding))
         self.index = LiveIndex(settings, self.embeddings, store)
@@ -54,9 +56,9 @@ class Assistant:
 
             self.reranker = CrossEncoderReranker(settings.reranker)
         self.thesaurus = default_thesaurus()
-        self.ranker = load_ranker(settings.models_dir / RANKER_FILE.name)
-        self.gate = load_gate(settings.models_dir / GATE_FILE.name)
-        calibrated_for = self.gate.provenance.get("embedding_model")
+        self.ranker = load_ranker(settings.models_dir / RANKER_FILE.name) if fitted else None
+        self.gate = load_gate(settings.models_dir / GATE_FILE.name) if fitted else None
+        calibrated_for = self.gate.provenance.get("embedding_model") if fitted else self.embeddings.model_id
         if calibrated_for != self.embeddings.model_id:
             log.warning("the coverage gate in %s was calibrated for %s, not %s: answers are tentative, none is "
                         "declined for lack of coverage, until `policy-qa calibrate` is run for this model",

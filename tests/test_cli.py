@@ -119,3 +119,38 @@ def test_eval_rejects_a_malformed_file(small_corpus, tmp_path):
     bad.write_text('{"id": "x", "turns": "not a list"}\n', encoding="utf-8")
     env = {"POLICYQA_HOME": str(tmp_path), "POLICYQA_CORPUS_DIR": str(small_corpus)}
     assert "第 1 行" in run(["eval", str(bad)], env, check_rc=2).stderr
+
+
+CALIBRATION_ITEMS = [  # written for this test; a handful, both kinds
+    ("工作满十年的职工一年能休几天年休假？", ["年休假10天"]),
+    ("公务员年度考核分哪几个等次？", ["优秀、称职、基本称职和不称职"]),
+    ("受警告处分的期间是多长？", ["警告，六个月"]),
+    ("辞去公职的申请多久会审批？", ["三十日内予以审批"]),
+    ("事业单位人员旷工多少天可以解除聘用合同？", ["连续超过十五天"]),
+    ("记过处分的期间是多久？", ["记过，十二个月"]),
+    ("公务员可以做生意赚钱吗？", ["从事或者参与营利性活动"]),
+    ("没休的年休假单位怎么补偿？", ["300%"]),
+    ("明天杭州会下雨吗？", []),
+    ("住房公积金贷款最多能贷多少？", []),
+    ("汽车年检要去哪里办？", []),
+    ("个人所得税怎么在手机上申报？", []),
+]
+
+
+def test_calibrate_refits_stale_models_and_the_app_answers_with_them(shipped_env, tmp_path):
+    from assistant.gate import FEATURES
+
+    sets = tmp_path / "calibration.jsonl"
+    sets.write_text("".join(json.dumps({"id": f"c{n}", "turns": [q], "evidence": ev, "answerable": bool(ev)},
+                                       ensure_ascii=False) + "\n"
+                            for n, (q, ev) in enumerate(CALIBRATION_ITEMS)), encoding="utf-8")
+    models = tmp_path / "models"
+    models.mkdir()
+    for name in ("gate.json", "ranker.json"):  # fitted on features the code no longer has
+        (models / name).write_text(json.dumps({"features": ["retired"]}), encoding="utf-8")
+    env = {**shipped_env, "POLICYQA_MODELS_DIR": str(models)}
+    assert "calibrate" in run(["ask", "年休假几天？"], env, check_rc=3).stderr  # stale: says what to run
+    run(["calibrate", str(sets)], env)
+    gate = json.loads((models / "gate.json").read_text(encoding="utf-8"))
+    assert gate["features"] == list(FEATURES) and gate["provenance"]["questions"] == len(CALIBRATION_ITEMS)
+    assert "年休假" in run(["ask", "年休假几天？"], env).stdout

@@ -14,6 +14,7 @@ from assistant.condense import Turn, as_follow_up, condense, is_follow_up
 from assistant.courtesy import plain
 from assistant.evidence import asked_units, states_amount
 from assistant.gate import check_request
+from assistant.procedure import procedure_met_by_sanction
 from assistant.bm25 import BM25Index
 from assistant.lexical import question_word_parts, question_words
 from assistant.logistic import LogisticModel
@@ -153,6 +154,18 @@ def test_uncovered_topics_are_found_as_written_or_by_their_words():
     assert "病假工资" in topics_named("病假期间工资怎么发")
     assert not topics_named("被警告处分后多长时间不能晋升")
     assert topics_named("老家宅基地的房子能过户吗") == ["宅基地"]  # daily life is no cadre policy
+
+
+@pytest.mark.parametrize("question, met", [
+    ("因私护照到哪里办理？", True),  # a procedure, met by the clause punishing doing it wrongly
+    ("营业执照怎么申请", True),
+    ("私自办了护照会被处分吗？", False),  # asks about the wrongdoing itself
+    ("违纪了怎么办？", False),
+])
+def test_a_how_to_question_met_by_a_sanction(question, met):
+    sanction = "违反规定出境或者办理因私出境证件的，予以记过或者记大过。"
+    assert procedure_met_by_sanction(question, sanction) == met
+    assert not procedure_met_by_sanction(question, "公务员兼职，应当经有关机关批准。")
 
 
 def test_a_province_is_found_as_written_only():
