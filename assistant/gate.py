@@ -58,7 +58,7 @@ _INJECTION = re.compile(
 )
 
 FEATURES = ("relevance", "dense", "question", "coverage", "head_coverage", "unknown", "amount_missing",
-            "uncovered_topic", "procedure_sanction")
+            "uncovered_topic")
 
 
 @dataclass(frozen=True)
@@ -71,9 +71,9 @@ class GateFeatures:
     unknown: float  # share of the question's weight in words the corpus never uses in any form
     amount_missing: float  # 1 when the question asks how many/how long and the best quote states no amount
     uncovered_topic: float  # 1 when the question names a subject no document governs (uncovered.py) or a
-    #                         document the corpus lacks, and the best clause does not speak of it
-    procedure_sanction: float  # 1 when the question asks how to get something done and the best clause
-    #                            only sanctions doing it wrongly (procedure.py)
+    #                         document the corpus lacks, and the best clause does not speak of it; or asks
+    #                         how to get something done and the best clause only sanctions doing it
+    #                         wrongly (procedure.py): a procedure no document governs
 
     has_questions: bool = False  # whether the best clause has associated questions: selects the model
 
@@ -165,9 +165,9 @@ def features(retrieval: Retrieval, snapshot: Snapshot, ranked: list[Candidate],
         unknown=retrieval.terms.unknown_share,
         amount_missing=float(bool(units) and not (best and states_amount(
             best.hit.clause.lead_in_for(best.start, best.end) + best.hit.clause.text[best.start:best.end], units))),
-        uncovered_topic=float(_names_uncovered_topic(retrieval.query, search_text(best.hit.clause) if best else "",
-                                                     absent_names)),
-        procedure_sanction=float(bool(best) and procedure_met_by_sanction(retrieval.query, best.hit.clause.text)),
+        uncovered_topic=float(
+            _names_uncovered_topic(retrieval.query, search_text(best.hit.clause) if best else "", absent_names)
+            or (bool(best) and procedure_met_by_sanction(retrieval.query, best.hit.clause.text))),
         has_questions=bool(best) and snapshot.has_questions(best.hit.clause),
     )
 
