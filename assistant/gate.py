@@ -151,7 +151,7 @@ def check_request(question: str) -> str:
 def features(retrieval: Retrieval, snapshot: Snapshot, ranked: list[Candidate],
              absent_names: Sequence[tuple[str, ...]] = ()) -> GateFeatures:
     """`absent_names`: the names of each document the question names that the corpus does not
-    hold (library.Library.absent_named_in) — a subject no document governs, like those of
+    hold (library.Library.absent_names_in) — a subject no document governs, like those of
     uncovered.py."""
     hits = retrieval.hits[:GATE_DEPTH]
     best = ranked[0] if ranked else None

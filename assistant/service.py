@@ -58,8 +58,8 @@ class Assistant:
         self.thesaurus = default_thesaurus()
         self.ranker = load_ranker(settings.models_dir / RANKER_FILE.name) if fitted else None
         self.gate = load_gate(settings.models_dir / GATE_FILE.name) if fitted else None
-        calibrated_for = self.gate.provenance.get("embedding_model") if fitted else self.embeddings.model_id
-        if calibrated_for != self.embeddings.model_id:
+        calibrated_for = self.gate.provenance.get("embedding_model") if self.gate else None
+        if self.gate and calibrated_for != self.embeddings.model_id:
             log.warning("the coverage gate in %s was calibrated for %s, not %s: answers are tentative, none is "
                         "declined for lack of coverage, until `policy-qa calibrate` is run for this model",
                         settings.models_dir, calibrated_for, self.embeddings.model_id)

@@ -15,8 +15,7 @@ DATA_FILE = Path(__file__).parent / "data" / "uncovered_topics.toml"
 class UncoveredTopics:
     def __init__(self, words: dict[str, str], as_written: frozenset[str] = frozenset()):
         self.topic_of = words  # word -> topic name
-        # Words found only as written: a document's or a province's name, whose parts
-        # (公务员, 考核, 规定; 江, 苏) say nothing on their own.
+        # Words found only as written: a province's name, whose characters apart (江, 苏) say nothing.
         self.as_written = as_written
 
     @classmethod
