@@ -1,8 +1,9 @@
 """`policy-qa calibrate`: fit the ranker and the coverage gate on calibration questions,
 never on test ones.
 
-For every question of the given sets (in practice the calibration half of eval/cadre.jsonl,
-eval/calibration-extra.jsonl and the colloquial set shipped beside the project) the pipeline
+For every question of the given sets (in practice the calibration halves of eval/cadre.jsonl
+and eval/fresh.jsonl, eval/calibration-extra.jsonl and the colloquial set shipped beside the
+project) the pipeline
 runs retrieval twice — with the associated questions, and without them, as an uploaded
 document has none — and records each candidate clause's features and whether it holds the
 evidence. Then, for each of the two regimes:
