@@ -32,6 +32,7 @@ import numpy as np
 from . import logistic
 from .evaluation import Item, load_items
 from .gate import FEATURES as GATE_FEATURES, MODEL_FILE as GATE_FILE, check_request, features, load_gate
+from .library import AbsentDocument
 from .logistic import REGIMES, LogisticModel
 from .ranking import FEATURES as RANK_FEATURES, MODEL_FILE as RANKER_FILE, Candidate, candidates, load_ranker
 from .retrieval import Retrieval, Snapshot
@@ -50,7 +51,7 @@ class Observation:
     labels: list[bool]  # whether each candidate holds the evidence
     retrieval: Retrieval
     snapshot: Snapshot
-    absent_names: list[tuple[str, ...]]  # of the documents the question names that the corpus lacks
+    absent: list[AbsentDocument]  # the documents the question names that the corpus lacks
 
 
 def observe(assistant, items: list[Item]) -> dict[str, list[Observation]]:
@@ -66,7 +67,7 @@ def observe(assistant, items: list[Item]) -> dict[str, list[Observation]]:
             _, _, retrieval = assistant.retrieve(item.question, item.history, snapshot=snapshot)
             found = candidates(retrieval, snapshot)
             labels = [item.answerable and item.found_in(c.hit.clause.text) for c in found]
-            absent = assistant.index.library.absent_names_in(item.question, retrieval.query)
+            absent = assistant.index.library.absent_named_in(item.question, retrieval.query)
             out[name].append(Observation(item, group, found, labels, retrieval, snapshot, absent))
     return out
 
@@ -116,7 +117,7 @@ def calibrate_regime(observations: list[Observation]) -> tuple[LogisticModel, Lo
         model = fold_rankers[fold_of[q]]
         ranked = sorted((replace(c, relevance=model.probability(c.features)) for c in o.candidates),
                         key=lambda c: (-c.relevance, c.hit.clause.id))
-        gate_rows.append(features(o.retrieval, o.snapshot, ranked, o.absent_names).vector())
+        gate_rows.append(features(o.retrieval, o.snapshot, ranked, o.absent).vector())
         right.append(bool(ranked) and o.item.answerable and o.item.found_in(ranked[0].hit.clause.text))
     x = np.asarray(gate_rows, dtype=float)
     y = np.asarray([o.item.answerable for o in observations], dtype=float)

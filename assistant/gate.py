@@ -26,6 +26,7 @@ from .answer import Answer, with_notes
 from .clause import search_text
 from .evidence import asked_units, states_amount
 from .lexical import normalize
+from .library import AbsentDocument
 from .logistic import REGIMES, LogisticModel, read, regime
 from .procedure import procedure_met_by_sanction
 from .query import topics_named
@@ -149,10 +150,9 @@ def check_request(question: str) -> str:
 
 
 def features(retrieval: Retrieval, snapshot: Snapshot, ranked: list[Candidate],
-             absent_names: Sequence[tuple[str, ...]] = ()) -> GateFeatures:
-    """`absent_names`: the names of each document the question names that the corpus does not
-    hold (library.Library.absent_names_in) — a subject no document governs, like those of
-    uncovered.py."""
+             absent: Sequence[AbsentDocument] = ()) -> GateFeatures:
+    """`absent`: the documents the question names that the corpus does not hold
+    (Library.absent_named_in) — a subject no document governs, like those of uncovered.py."""
     hits = retrieval.hits[:GATE_DEPTH]
     best = ranked[0] if ranked else None
     units = asked_units(retrieval.query)
@@ -166,24 +166,24 @@ def features(retrieval: Retrieval, snapshot: Snapshot, ranked: list[Candidate],
         amount_missing=float(bool(units) and not (best and states_amount(
             best.hit.clause.lead_in_for(best.start, best.end) + best.hit.clause.text[best.start:best.end], units))),
         uncovered_topic=float(
-            _names_uncovered_topic(retrieval.query, search_text(best.hit.clause) if best else "", absent_names)
+            _names_uncovered_topic(retrieval.query, search_text(best.hit.clause) if best else "", absent)
             or (bool(best) and procedure_met_by_sanction(retrieval.query, best.hit.clause.text))),
         has_questions=bool(best) and snapshot.has_questions(best.hit.clause),
     )
 
 
-def _names_uncovered_topic(question: str, clause_text: str, absent_names: Sequence[tuple[str, ...]]) -> bool:
+def _names_uncovered_topic(question: str, clause_text: str, absent: Sequence[AbsentDocument]) -> bool:
     """Whether the question names an uncovered subject that the clause — its own words, not
     the associated questions, which speak a cadre's words about many things — never speaks of."""
     thesaurus = default_thesaurus()
     norm = normalize(clause_text)
-    subjects = [thesaurus.forms(word) or (word,) for word in topics_named(question)] + list(absent_names)
+    subjects = [thesaurus.forms(word) or (word,) for word in topics_named(question)] + [doc.names for doc in absent]
     return any(not any(normalize(form) in norm for form in forms) for forms in subjects)
 
 
 def decide(retrieval: Retrieval, snapshot: Snapshot, ranked: list[Candidate], gate: Gate | None = None,
-           absent_names: Sequence[tuple[str, ...]] = ()) -> GateDecision:
-    found = features(retrieval, snapshot, ranked, absent_names)
+           absent: Sequence[AbsentDocument] = ()) -> GateDecision:
+    found = features(retrieval, snapshot, ranked, absent)
     outcome, probability = (gate or load_gate()).decide(found, snapshot.pointer.get("model", ""))
     if retrieval.degraded and ranked:  # without the vectors the features mean little: answer tentatively
         outcome = TENTATIVE

@@ -102,14 +102,11 @@ class Library:
         return [r.target if r.source == doc_id else r.source for r in self.relations
                 if r.kind == "applies_with" and r.involves(doc_id)]
 
-    def absent_named_in(self, question: str) -> list[AbsentDocument]:
-        norm = normalize(question)
-        return [doc for doc in self.absent if any(normalize(name) in norm for name in doc.names)]
-
-    def absent_names_in(self, *texts: str) -> list[tuple[str, ...]]:
-        """The names of each absent document any of the texts names — the cadre's own turn and
-        the question as condensed, which may word a follow-up differently — for the gate."""
-        return list(dict.fromkeys(doc.names for text in texts for doc in self.absent_named_in(text)))
+    def absent_named_in(self, *texts: str) -> list[AbsentDocument]:
+        """The absent documents any of the texts names, each once (the gate reads the cadre's
+        own turn and the question as condensed, which may word a follow-up differently)."""
+        norms = [normalize(text) for text in texts]
+        return [doc for doc in self.absent if any(normalize(name) in norm for name in doc.names for norm in norms)]
 
     # ---- supersession ----------------------------------------------------------------
     def superseded_status(self, doc_id: str) -> str:

@@ -130,7 +130,7 @@ class Assistant:
     def judge(self, question: str, retrieval: Retrieval, snapshot: Snapshot) -> tuple[list[Candidate], GateDecision]:
         """The candidates ranked by how likely each answers, and the gate's decision."""
         ranked = rank(retrieval, snapshot, self.ranker)
-        absent = self.index.library.absent_names_in(question, retrieval.query)
+        absent = self.index.library.absent_named_in(question, retrieval.query)
         return ranked, decide(retrieval, snapshot, ranked, self.gate, absent)
 
     def _read(self, question: str, turns: list[Turn], condensed: Condensed):

@@ -101,9 +101,9 @@ def test_catalog_relations_quote_their_source_verbatim(scan):
 
 def test_absent_documents_are_found_in_either_wording_once():
     library = Library.load(CORPUS)
-    names = library.absent_names_in("监察法实施条例怎么规定的", "那按监察法实施条例呢")
-    assert [n[0] for n in names] == ["中华人民共和国监察法", "中华人民共和国监察法实施条例"]  # once each
-    assert library.absent_names_in("公务员法怎么规定的") == []  # held: not absent
+    named = library.absent_named_in("监察法实施条例怎么规定的", "那按监察法实施条例呢")
+    assert [doc.title for doc in named] == ["中华人民共和国监察法", "中华人民共和国监察法实施条例"]  # once each
+    assert library.absent_named_in("公务员法怎么规定的") == []  # held: not absent
 
 
 def test_the_fitted_models_match_the_code_and_never_saw_a_test_question():
