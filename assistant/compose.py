@@ -9,6 +9,7 @@ The best clause is cited, and the next ones while it is still uncertain that one
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from .answer import Answer, Citation, with_notes
 from .evidence import asked_units, states_amount
@@ -93,7 +94,7 @@ def compose(question: str, standalone: str, retrieval: Retrieval, snapshot: Snap
     lines = [TENTATIVE_LEAD if tentative else ANSWER_LEAD]
     for c in citations:
         lines.append(f"{c.short_label}：「{display_quote(c)}」[{c.n}]")
-    notes = answer_notes(question, [p.hit.clause for p in picks], snapshot, library)
+    notes = answer_notes((question, standalone), [p.hit.clause for p in picks], snapshot, library)
     if retrieval.degraded:
         notes.append("本次仅使用关键词检索（向量检索暂不可用），结果可能不完整。")
     return Answer(answer=with_notes("\n".join(lines), notes), refused=False, citations=citations, question=question,
@@ -115,14 +116,15 @@ def with_companions(chosen: list[Candidate], ranked: list[Candidate], library: L
     return chosen
 
 
-def answer_notes(question: str, clauses: list, snapshot: Snapshot, library: Library) -> list[str]:
+def answer_notes(texts: Sequence[str], clauses: list, snapshot: Snapshot, library: Library) -> list[str]:
     """What a reader must know beside the quotes: a document's own caveat, which of two
-    documents prevails or that both apply (and why), and that a document the question names
-    is not in the knowledge base."""
+    documents prevails or that both apply (and why), and that a document named in `texts`
+    (the cadre's turn and the question as condensed, as the gate reads them) is not in the
+    knowledge base."""
     notes = [library.note_of(c) for c in clauses if library.note_of(c)]
     for relation in library.notes_for([c.doc_id for c in clauses]):
         notes.append(f"{relation.note}（依据：{_basis(relation, snapshot)}）")
-    notes += [doc.notice for doc in library.absent_named_in(question)]
+    notes += [doc.notice for doc in library.absent_named_in(*texts)]
     return list(dict.fromkeys(notes))
 
 

@@ -98,7 +98,7 @@ class Assistant:
         condensed, snapshot, retrieval, ranked, decision = self._read(question, turns, condensed)
         library = self.index.library
         if decision.outcome == DECLINED:
-            absent = [doc.notice for doc in library.absent_named_in(condensed.text)]
+            absent = [doc.notice for doc in library.absent_named_in(question, condensed.text)]
             answer = decline(question, condensed.text, decision.reason, snapshot.titles, absent)
         else:
             answer = compose(question, condensed.text, retrieval, snapshot, library, ranked,

@@ -106,10 +106,10 @@ def test_two_systems_that_both_apply_are_said_to_apply_together(shipped):
     snapshot = shipped.index.snapshot()
     party = next(c for c in snapshot.clauses if c.id == "ccp-disciplinary-regulations/a8")
     law = next(c for c in snapshot.clauses if c.id == "public-official-sanctions-law/a7")
-    notes = answer_notes("党员受处分", [party, law], snapshot, shipped.index.library)
+    notes = answer_notes(("党员受处分",), [party, law], snapshot, shipped.index.library)
     both = next(n for n in notes if "分别适用" in n)
     assert "《纪律处分条例》第三十五条第一款：「" in both  # the relation's source, quoted verbatim
-    assert not any("分别适用" in n for n in answer_notes("党员受处分", [party], snapshot, shipped.index.library))
+    assert not any("分别适用" in n for n in answer_notes(("党员受处分",), [party], snapshot, shipped.index.library))
 
 
 def test_a_document_the_corpus_does_not_hold_is_named_as_such(shipped):
@@ -117,6 +117,10 @@ def test_a_document_the_corpus_does_not_hold_is_named_as_such(shipped):
     notice = "《中国共产党问责条例》不在知识库中"
     assert notice in answer.answer
     assert all("问责条例" not in c.title for c in answer.citations)
+    # a follow-up that does not repeat the name is read as condensed, as the gate reads it
+    follow_up = shipped.ask("那适用于哪些人？", [{"role": "user", "content": "问责条例规定了哪几种问责方式？"},
+                                            {"role": "assistant", "content": answer.answer}])
+    assert "问责条例" in follow_up.standalone_question and notice in follow_up.answer
 
 
 def test_empty_and_overlong_questions_are_rejected_with_a_reason(shipped):
