@@ -27,12 +27,16 @@ _ASKS = (
     (re.compile(rf"{_NOT_ASKING}几个?月(?!份)|多少个?月"), ("months",)),
     (re.compile(rf"{_NOT_ASKING}几(?:年|岁)|多少(?:年|岁)|多大年[纪龄]|年龄(?:上限|限制)"), ("years",)),
     (re.compile(r"多久|多长|期限|期间是|几时|多少时间"), DURATION),
-    (re.compile(rf"比例|百分之几|{_NOT_ASKING}几成|占多少|高多少|几个点|几倍|多少倍|打几折"), ("ratio",)),
+    (re.compile(rf"比例|百分之几|{_NOT_ASKING}几成|占多少|几个点|几倍|多少倍|打几折"), ("ratio",)),
     (re.compile(r"多少钱|多少元|几块钱|多少工资|标准是多少|给多少|拿多少|交多少|报多少"), ("money",)),
+    # "比……高多少", "能涨多少": a difference, as a share or a sum
+    (re.compile(r"(?:高|低|涨|增加|提高|降低|差)(?:了|出)?多少"), ("ratio", "money")),
     (re.compile(rf"{_NOT_ASKING}几(?:次|级|档|个等次|名|个人)|多少(?:次|级|档|名|人)"), ("count",)),
-    # "一个月多少", "能涨多少": an amount in whatever unit answers it
-    (re.compile(r"多少(?=[？?！!。，,、\s吗呢啊呀啦哈]|$)"), tuple(UNITS)),
 )
+# "一个月多少", "最少要多少": a bare 多少 that none of the above read is answered by an
+# amount in whatever unit. Only as a fallback: read beside a unit asked for, it would let a
+# list of names ("津贴、补贴……等") or a number of years pass for a sum of money.
+_ASKS_ANY = re.compile(r"多少(?=[？?！!。，,、\s吗呢啊呀啦哈]|$)")
 
 
 def asked_units(question: str) -> tuple[str, ...]:
@@ -41,6 +45,8 @@ def asked_units(question: str) -> tuple[str, ...]:
     for pattern, units in _ASKS:
         if pattern.search(question):
             found.extend(u for u in units if u not in found)
+    if not found and _ASKS_ANY.search(question):
+        return tuple(UNITS)
     return tuple(found)
 
 

@@ -128,6 +128,8 @@ def test_unknown_words_and_the_most_specific_ones():
     ("哪些情形不得辞去公职？", ()),
     ("这笔补偿一般是多少？", ("days", "weeks", "months", "years", "ratio", "money", "count")),  # any unit answers
     ("处分有多少种？", ()),  # kinds are counted by naming them
+    ("这项津贴的标准是多少？", ("money",)),  # a bare 多少 beside a unit asked for adds no other unit
+    ("比去年能涨多少？", ("ratio", "money")),
 ])
 def test_what_amount_a_question_asks_for(question, units):
     assert asked_units(question) == units
