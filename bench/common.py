@@ -3,8 +3,9 @@ report medians with their spread.
 
 Every bench repeats its measurement (rounds, or runs of a fixed duration) and reports the
 median over them with the min–max, after the machine's load average and the share of CPU
-busy with other work at its start. With `--json FILE` it also writes what it printed as
-rows for bench/run_all.py."""
+busy with other work at its start. With `--json FILE` it also writes what it printed, every
+figure with the values measured in each run, so that bench/run_all.py can pool the runs of
+the same bench run several times."""
 from __future__ import annotations
 
 import json
@@ -18,6 +19,7 @@ import sys
 import tempfile
 import time
 import tomllib
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -58,37 +60,111 @@ def percentile(values: list[float], p: float) -> float:
     return sorted_percentile(sorted(values), p)
 
 
-def spread(values: list[float], digits: int = 1) -> str:
-    """Median over the runs, with min–max when there was more than one."""
-    median = f"{statistics.median(values):.{digits}f}"
-    return median if len(values) == 1 else f"{median} ({min(values):.{digits}f}–{max(values):.{digits}f})"
+@dataclass
+class Spread:
+    """One quantity, measured once per run: shown as the median, with min–max when the runs
+    differ."""
+
+    values: list[float]
+    digits: int = 1
+
+    def __str__(self) -> str:
+        d, values = self.digits, self.values
+        median = f"{statistics.median(values):.{d}f}"
+        low, high = f"{min(values):.{d}f}", f"{max(values):.{d}f}"
+        return median if low == high else f"{median} ({low}–{high})"
+
+
+@dataclass
+class Figure:
+    """A figure as printed: a template whose {} are filled by Spreads ("p50 {}, p95 {}"), or
+    fixed text. The same bench run again pools into it: every Spread takes the other's values."""
+
+    template: str
+    spreads: list[Spread]
+
+    def __str__(self) -> str:
+        return self.template.format(*self.spreads)
+
+    @property
+    def runs(self) -> int:
+        return max((len(s.values) for s in self.spreads), default=0)
+
+    def pooled(self, other: "Figure") -> "Figure":
+        assert self.template == other.template, f"not the same figure: {self.template!r}, {other.template!r}"
+        return Figure(self.template, [Spread(a.values + b.values, a.digits) for a, b in zip(self.spreads, other.spreads)])
+
+    def to_json(self) -> dict:
+        return {"template": self.template, "spreads": [[s.values, s.digits] for s in self.spreads]}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Figure":
+        return cls(data["template"], [Spread(values, digits) for values, digits in data["spreads"]])
+
+
+def cell(value: "Figure | Spread | str") -> Figure:
+    """A table cell as a Figure: a Spread fills it, text stays as it is."""
+    if isinstance(value, Figure):
+        return value
+    if isinstance(value, Spread):
+        return Figure("{}", [value])
+    return Figure(value.replace("{", "{{").replace("}", "}}"), [])
+
+
+@dataclass
+class Table:
+    """A Markdown table of Figures; a `{runs}` in the title becomes the number of runs."""
+
+    title: str
+    header: list[str]
+    rows: list[list[Figure]]
+
+    def markdown(self) -> str:
+        runs = max((f.runs for row in self.rows for f in row), default=0)
+        lines = [self.title.format(runs=runs), "", "| " + " | ".join(self.header) + " |",
+                 "|" + "---|" * len(self.header)]
+        return "\n".join(lines + ["| " + " | ".join(map(str, row)) + " |" for row in self.rows])
+
+    def pooled(self, other: "Table") -> "Table":
+        assert len(self.rows) == len(other.rows), f"not the same table: {self.title!r}"
+        return Table(self.title, self.header, [[a.pooled(b) for a, b in zip(mine, theirs)]
+                                               for mine, theirs in zip(self.rows, other.rows)])
+
+    def to_json(self) -> dict:
+        return {"title": self.title, "header": self.header, "rows": [[f.to_json() for f in row] for row in self.rows]}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Table":
+        return cls(data["title"], data["header"], [[Figure.from_json(f) for f in row] for row in data["rows"]])
 
 
 class Report:
-    """What a bench found: table rows (what, figure, runs) printed as they come, extra
-    Markdown tables, and the same as JSON for run_all."""
+    """What a bench found: rows (what, figure) printed as they come, Markdown tables, and the
+    same as JSON for run_all, every figure with its values per run."""
 
     def __init__(self, bench: str, json_path: str | None):
         self.bench, self.json_path = bench, json_path
         self.load, self.busy = load_average(), busy_share()
-        self.rows: list[list] = []
-        self.tables: list[str] = []
+        self.rows: list[tuple[str, Figure]] = []
+        self.tables: list[Table] = []
         print(f"{bench} — machine: {machine()}; load average at start: {self.load}; "
               f"CPU busy with other work: {self.busy:.0%}", flush=True)
 
-    def row(self, what: str, figure: str, runs: int) -> None:
-        self.rows.append([what, figure, runs])
-        print(f"{what}: {figure}   (runs: {runs})", flush=True)
+    def row(self, what: str, template: str, *spreads: Spread) -> None:
+        figure = Figure(template, list(spreads))
+        self.rows.append((what, figure))
+        print(f"{what}: {figure}   (runs: {figure.runs})", flush=True)
 
-    def table(self, markdown: str) -> None:
-        self.tables.append(markdown)
-        print(markdown, flush=True)
+    def table(self, title: str, header: list[str], rows: list[list["Figure | Spread | str"]]) -> None:
+        self.tables.append(Table(title, header, [[cell(v) for v in row] for row in rows]))
+        print(self.tables[-1].markdown(), flush=True)
 
     def save(self) -> None:
         if self.json_path:
-            Path(self.json_path).write_text(json.dumps({"bench": self.bench, "load": self.load, "busy": self.busy,
-                                                        "rows": self.rows, "tables": self.tables},
-                                                       ensure_ascii=False), encoding="utf-8")
+            Path(self.json_path).write_text(json.dumps(
+                {"bench": self.bench, "load": self.load, "busy": self.busy,
+                 "rows": [[what, figure.to_json()] for what, figure in self.rows],
+                 "tables": [t.to_json() for t in self.tables]}, ensure_ascii=False), encoding="utf-8")
 
 
 def bench_arguments(parser, *, index: bool = True) -> None:

@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import Report, bench_arguments, spread
+from common import Report, Spread, bench_arguments
 
 from assistant import associated, vector_seed  # noqa: E402
 from assistant.clause import search_text  # noqa: E402
@@ -125,16 +125,14 @@ def main() -> None:
         ratios.append(sum(built[-1][:3]) / sum(alone[-1]))
         print(f"round {r + 1}: model alone {sum(alone[-1]):.1f} s, build {sum(built[-1][:3]):.1f} s", flush=True)
 
-    report.row(f"index build, cold: {n_clauses} clauses + {n_questions} associated questions, s",
-               spread([sum(b[:3]) for b in built]), args.rounds)
-    report.row("… clauses/s: build (scan included) vs the model alone, same batches",
-               f"{spread([n_clauses / b[0] for b in built])} vs {spread([n_clauses / a[0] for a in alone])}",
-               args.rounds)
-    report.row("… associated questions/s: build vs the model alone, same batches",
-               f"{spread([n_questions / b[1] for b in built])} vs {spread([n_questions / a[1] for a in alone])}",
-               args.rounds)
-    report.row("… switch and load of the new generation, s", spread([b[2] for b in built]), args.rounds)
-    report.row("… build time ÷ model-alone time, same round", spread(ratios, 2), args.rounds)
+    report.row(f"index build, cold: {n_clauses} clauses + {n_questions} associated questions, s", "{}",
+               Spread([sum(b[:3]) for b in built]))
+    report.row("… clauses/s: build (scan included) vs the model alone, same batches", "{} vs {}",
+               Spread([n_clauses / b[0] for b in built]), Spread([n_clauses / a[0] for a in alone]))
+    report.row("… associated questions/s: build vs the model alone, same batches", "{} vs {}",
+               Spread([n_questions / b[1] for b in built]), Spread([n_questions / a[1] for a in alone]))
+    report.row("… switch and load of the new generation, s", "{}", Spread([b[2] for b in built]))
+    report.row("… build time ÷ model-alone time, same round", "{}", Spread(ratios, 2))
 
     changed, counts = [], set()
     for n in range(args.changes):
@@ -150,14 +148,14 @@ def main() -> None:
     assert len(counts) == 1, f"the edits did not all change the same: {counts}"
     embedded, reused, q_embedded, q_reused = counts.pop()
     report.row(f"index build, one clause and one question edited ({embedded} clause + {q_embedded} question "
-               f"embedded, {reused} + {q_reused} reused), s", spread(changed, 2), args.changes)
+               f"embedded, {reused} + {q_reused} reused), s", "{}", Spread(changed, 2))
     same = []
     for _ in range(3):
         started = time.perf_counter()
         result, _ = assistant.index.reindex()
         same.append(time.perf_counter() - started)
         assert result.unchanged
-    report.row("index build, nothing changed, s", spread(same, 2), len(same))
+    report.row("index build, nothing changed, s", "{}", Spread(same, 2))
     if shipped.exists():
         shutil.move(shipped, corpus / vector_seed.FOLDER)
         seeded, taken = [], set()
@@ -168,7 +166,7 @@ def main() -> None:
             seeded.append(time.perf_counter() - started)
             taken.add(result.seeded)
         report.row(f"index build, first, with the shipped vectors ({'/'.join(map(str, taken))} taken of "
-                   f"{n_clauses + n_questions}), s", spread(seeded, 1), len(seeded))
+                   f"{n_clauses + n_questions}), s", "{}", Spread(seeded))
     shutil.rmtree(tmp, ignore_errors=True)
     report.save()
 

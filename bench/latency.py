@@ -26,7 +26,7 @@ from pathlib import Path
 
 import httpx
 
-from common import App, Report, bench_arguments, peak_rss_mb, percentile, questions, spread, variant
+from common import App, Report, Spread, bench_arguments, peak_rss_mb, percentile, questions, variant
 
 BLOCK = 10  # questions timed one way, then the same ones the next way: a drift of the machine weighs on all
 
@@ -60,7 +60,7 @@ def main() -> None:
     index_from, first = args.index_from, None
     if index_from is None:
         first = App(args.corpus)
-        report.row("first start to ready (builds the index), s", spread([first.wait_ready()]), 1)
+        report.row("first start to ready (builds the index), s", "{}", Spread([first.wait_ready()]))
         first.stop(keep_index=True)
         index_from = first.index
     app = App(args.corpus, index_from)
@@ -69,7 +69,7 @@ def main() -> None:
     for _ in range(args.starts):
         app.restart()
         starts.append(app.wait_ready())
-    report.row("restart to ready, index present, s", spread(starts), len(starts))
+    report.row("restart to ready, index present, s", "{}", Spread(starts))
 
     from assistant.config import Settings, configure_process
     from assistant.lexical import question_word_parts
@@ -104,17 +104,18 @@ def main() -> None:
             ratios.append(rounds["http"][-1][0] / rounds["embed"][-1][0])
             print(f"round {r + 1}: " + ", ".join(f"{k} p50 {v[-1][0]:.1f} ms" for k, v in rounds.items()), flush=True)
 
-    def p50_p95(key: str) -> str:
-        return f"p50 {spread([a for a, _ in rounds[key]])}, p95 {spread([b for _, b in rounds[key]])}"
+    def p50_p95(key: str) -> tuple[Spread, Spread]:
+        return Spread([a for a, _ in rounds[key]]), Spread([b for _, b in rounds[key]])
 
     n = f"{len(qs)} questions"
-    report.row(f"question over HTTP, 1 client, nothing cached ({n}), ms", p50_p95("http"), args.rounds)
-    report.row("the same question again (answer cache), ms", p50_p95("cached"), args.rounds)
-    report.row("answer pipeline in process, no HTTP (Assistant.ask), ms", p50_p95("ask"), args.rounds)
-    report.row("retrieval alone (embedding included), ms", p50_p95("retrieve"), args.rounds)
-    report.row("query embedding alone, ms", p50_p95("embed"), args.rounds)
-    report.row("HTTP p50 ÷ query-embedding p50, same round", spread(ratios, 2), args.rounds)
-    report.row("peak RSS of the serving process, MB", spread([peak_rss_mb(app.proc.pid)], 0), 1)
+    both = "p50 {}, p95 {}"
+    report.row(f"question over HTTP, 1 client, nothing cached ({n}), ms", both, *p50_p95("http"))
+    report.row("the same question again (answer cache), ms", both, *p50_p95("cached"))
+    report.row("answer pipeline in process, no HTTP (Assistant.ask), ms", both, *p50_p95("ask"))
+    report.row("retrieval alone (embedding included), ms", both, *p50_p95("retrieve"))
+    report.row("query embedding alone, ms", both, *p50_p95("embed"))
+    report.row("HTTP p50 ÷ query-embedding p50, same round", "{}", Spread(ratios, 2))
+    report.row("peak RSS of the serving process, MB", "{}", Spread([peak_rss_mb(app.proc.pid)], 0))
     app.stop()
     if first is not None:
         shutil.rmtree(first.tmp, ignore_errors=True)

@@ -16,7 +16,7 @@ the worst case. `repeated`: 40 evaluation questions over and over, each asked on
 the first level (a class asking the same things; the answer cache serves them).
 
 Each level runs --runs times for --seconds; per run: answered per second, p50 and p95 of
-answered requests. Reported: the median over the runs (min–max); 503s and errors summed.
+answered requests, 503s and errors. Reported: the median over the runs (min–max).
 Every 503 must carry a Retry-After of whole seconds, and the client waits that long before
 its next question, as a well-behaved client does.
 """
@@ -26,12 +26,11 @@ import argparse
 import asyncio
 import itertools
 import os
-import statistics
 import time
 
 import httpx
 
-from common import App, Report, bench_arguments, built_index, percentile, questions, spread, variant
+from common import App, Figure, Report, Spread, bench_arguments, built_index, percentile, questions, variant
 
 REPEATED = 40  # questions in the repeated traffic
 SEQUENCE = itertools.count()  # shared by every client, run and level: no text comes round again
@@ -99,9 +98,7 @@ def measure(args, placement: str, report: Report) -> None:
     pool = questions()[:REPEATED] if args.traffic == "repeated" else questions()
     where = ("client and server share every core" if placement == "shared"
              else f"client on core {min(client_cpus)}, server on core{'s' * (',' in server_cpus)} {server_cpus}")
-    rows = ["| clients | answered/s | p50 ms | p95 ms | 503s (with Retry-After) | errors | declined |",
-            "|---|---|---|---|---|---|---|"]
-    best = (0.0, "")
+    rows, per_level = [], []
     try:
         asyncio.run(run(app.url, 2, 3, args.traffic, pool))  # warm-up
         if args.traffic == "repeated":
@@ -109,28 +106,29 @@ def measure(args, placement: str, report: Report) -> None:
                 httpx.post(f"{app.url}/api/ask", json={"question": q}, timeout=60).raise_for_status()
         for clients in (int(x) for x in args.levels.split(",")):
             runs = [asyncio.run(run(app.url, clients, args.seconds, args.traffic, pool)) for _ in range(args.runs)]
-            rate = spread([r["per_second"] for r in runs])
-            p50, p95 = spread([r["p50"] for r in runs], 0), spread([r["p95"] for r in runs], 0)
-            refused = sum(r["refused"] for r in runs)
-            with_header = refused - sum(r["without_retry_after"] for r in runs)
-            errors = sum(r["errors"] for r in runs)
-            declined = sum(r["declined"] for r in runs) / len(runs)
-            rows.append(f"| {clients} | {rate} | {p50} | {p95} | {refused} ({with_header}) | {errors} | {declined:.0%} |")
-            print(rows[-1], flush=True)
-            median_rate = statistics.median(r["per_second"] for r in runs)
-            if median_rate > best[0]:
-                best = (median_rate, f"{rate} answers/s at p95 {p95} ms ({clients} client{'s' * (clients > 1)})")
-            last = (clients, refused, with_header, errors)
+            per_level.append(runs)
+            rows.append([str(clients), Spread([r["per_second"] for r in runs]), Spread([r["p50"] for r in runs], 0),
+                         Spread([r["p95"] for r in runs], 0), Figure("{} ({})", refusals(runs)),
+                         Spread([r["errors"] for r in runs], 0),
+                         Spread([100 * r["declined"] for r in runs], 0)])
+            print(" | ".join(map(str, rows[-1])), flush=True)
     finally:
         os.sched_setaffinity(0, everywhere)
         app.stop()
-    title = f"Load, {args.traffic} traffic, {where} ({args.runs} × {args.seconds:.0f} s per level):"
-    report.table(title + "\n\n" + "\n".join(rows))
-    report.row(f"best throughput, {args.traffic} traffic, {where}", best[1], args.runs)
+    report.table(f"Load, {args.traffic} traffic, {where} ({{runs}} runs of {args.seconds:.0f} s per level; "
+                 "503s and errors per run):",
+                 ["clients", "answered/s", "p50 ms", "p95 ms", "503s (with Retry-After)", "errors", "declined %"], rows)
+    # the r-th run of every level counts as one sweep: its best throughput at any level
+    report.row(f"best throughput, {args.traffic} traffic, {where}", "{} answers/s (the best level of each run)",
+               Spread([max(runs[r]["per_second"] for runs in per_level) for r in range(args.runs)]))
     if args.traffic == "unique":  # the highest level: past saturation
-        clients, refused, with_header, errors = last
-        report.row(f"{clients} clients, {where}: refused with 503 (of which with Retry-After) / errors",
-                   f"{refused} ({with_header}) / {errors}", args.runs)
+        report.row(f"{rows[-1][0]} clients, {where}: 503s (of which with Retry-After) / errors, per run",
+                   "{} ({}) / {}", *refusals(per_level[-1]), Spread([r["errors"] for r in per_level[-1]], 0))
+
+
+def refusals(runs: list[dict]) -> list[Spread]:
+    """503s per run, and how many of them carried Retry-After."""
+    return [Spread([r["refused"] for r in runs], 0), Spread([r["refused"] - r["without_retry_after"] for r in runs], 0)]
 
 
 def main() -> None:

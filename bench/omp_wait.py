@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 
-from common import Report, questions, spread, variant
+from common import Report, Spread, questions, variant
 
 from assistant.config import Settings, configure_process  # noqa: E402
 
@@ -58,7 +58,7 @@ def main() -> None:
     parser.add_argument("--json", help="also write the results to this file")
     args = parser.parse_args()
     report = Report("omp_wait.py", args.json)
-    rows = ["| ms per query | default (unset) | passive (`configure_process`) | active |", "|---|---|---|---|"]
+    rows = []
     for beside in ("nothing else", "one CPU-bound process"):
         other = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if beside != "nothing else" else None
         try:
@@ -73,9 +73,10 @@ def main() -> None:
                 other.kill()
                 other.wait()
         for way, values in figures.items():
-            report.row(f"ms per query, {way}, beside {beside}", spread(values), len(values))
-        rows.append(f"| beside {beside} | " + " | ".join(spread(figures[way]) for way in WAYS) + " |")
-    report.table("\n".join(rows))
+            report.row(f"ms per query, {way}, beside {beside}", "{}", Spread(values))
+        rows.append([f"beside {beside}", *(Spread(figures[way]) for way in WAYS)])
+    report.table("OMP_WAIT_POLICY, {runs} rounds:", ["ms per query", "default (unset)", "passive (`configure_process`)",
+                                                     "active"], rows)
     report.save()
 
 

@@ -33,7 +33,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 
-from common import Report, free_port, peak_rss_mb, percentile, questions, spread, variant
+from common import Figure, Report, Spread, free_port, peak_rss_mb, percentile, questions, variant
 from synthetic import regulation
 
 from assistant.catalog import uncatalogued  # noqa: E402
@@ -155,9 +155,7 @@ def main() -> None:
     embeddings = Precomputed(model, {search_text(c): i for i, c in enumerate(clauses)}, matrix)
     chroma, port = start_chroma(tmp / "chroma")
     qs = questions()
-    rows = ["| clauses | build s | load s: first / another worker | retrieval p50 ms | retrieval p95 ms "
-            "| BM25 alone p95 ms | worker RSS for the index MB | Chroma peak RSS MB |",
-            "|---|---|---|---|---|---|---|---|"]
+    rows = []
     sequence = 0
     try:
         for size in sizes:
@@ -180,15 +178,17 @@ def main() -> None:
                 p50.append(percentile(total, 50))
                 p95.append(percentile(total, 95))
                 lexical.append(percentile(bm25, 95))
-            rows.append(f"| {size:,} | {build:.0f} | {load:.1f} / {spread([o[0] for o in others])} | {spread(p50, 0)} "
-                        f"| {spread(p95, 0)} | {spread(lexical)} | {spread([o[1] for o in others], 0)} "
-                        f"| {peak_rss_mb(chroma.pid):.0f} |")
-            print(rows[-1], flush=True)
+            rows.append([f"{size:,}", Spread([build], 0), Figure("{} / {}", [Spread([load]), Spread([o[0] for o in others])]),
+                         Spread(p50, 0), Spread(p95, 0), Spread(lexical), Spread([o[1] for o in others], 0),
+                         Spread([peak_rss_mb(chroma.pid)], 0)])
+            print(" | ".join(map(str, rows[-1])), flush=True)
             del snapshot, retriever
-        report.table(f"Scale on a `chroma run` server ({args.rounds} rounds of {args.queries} queries; "
-                     f"build and first load once):\n\n" + "\n".join(rows))
-        report.row(f"retrieval with {sizes[-1]:,} clauses on a Chroma server: p50 / p95, ms",
-                   f"{spread(p50, 0)} / {spread(p95, 0)}", args.rounds)
+        report.table(f"Scale on a `chroma run` server ({{runs}} rounds of {args.queries} queries; build and first "
+                     "load once per run of the bench):",
+                     ["clauses", "build s", "load s: first / another worker", "retrieval p50 ms", "retrieval p95 ms",
+                      "BM25 alone p95 ms", "worker RSS for the index MB", "Chroma peak RSS MB"], rows)
+        report.row(f"retrieval with {sizes[-1]:,} clauses on a Chroma server: p50 / p95, ms", "{} / {}",
+                   Spread(p50, 0), Spread(p95, 0))
     finally:
         chroma.terminate()
         chroma.wait()
