@@ -19,16 +19,17 @@ UNITS = {
 }
 DURATION = ("days", "weeks", "months", "years")
 _LIST = re.compile(r"[^、，。；]{1,12}、[^、，。；]{1,12}[、和或]")
-# "前几年", "这几天" point at a time; they ask for nothing.
-_NOT_ASKING = r"(?<![前这近好那头最])"
+# "前几年", "这几天" point at a time, and so does "过几年" ("过几年还能……吗", after some
+# years) unless it is needed ("要过几年才能……"); they ask for nothing.
+_NOT_ASKING = r"(?<![前这近好那头最])(?<!(?<![要得需])过)"
 _ASKS = (
     (re.compile(rf"{_NOT_ASKING}几(?:天|日|个?工作日)|多少(?:天|日|个?工作日)"), ("days",)),
     (re.compile(rf"{_NOT_ASKING}几(?:周|个星期)|多少周"), ("weeks",)),
     (re.compile(rf"{_NOT_ASKING}几个?月(?!份)|多少个?月"), ("months",)),
-    (re.compile(rf"{_NOT_ASKING}几(?:年|岁)|多少(?:年|岁)|多大年[纪龄]|年龄(?:上限|限制)"), ("years",)),
+    (re.compile(rf"{_NOT_ASKING}几(?:年|岁)|多少(?:年|岁)|多大(?:年[纪龄]|岁数)|年龄(?:上限|限制)"), ("years",)),
     (re.compile(r"多久|多长|期限|期间是|几时|多少时间"), DURATION),
     (re.compile(rf"比例|百分之几|{_NOT_ASKING}几成|占多少|几个点|几倍|多少倍|打几折"), ("ratio",)),
-    (re.compile(r"多少钱|多少元|几块钱|多少工资|标准是多少|给多少|拿多少|交多少|报多少"), ("money",)),
+    (re.compile(r"多少钱|多少元|几块钱|多少工资|标准是多少|给多少|发多少|拿多少|交多少|报多少"), ("money",)),
     # "比……高多少", "能涨多少": a difference, as a share or a sum
     (re.compile(r"(?:高|低|涨|增加|提高|降低|差)(?:了|出)?多少"), ("ratio", "money")),
     (re.compile(rf"{_NOT_ASKING}几(?:次|级|档|个等次|名|个人)|多少(?:次|级|档|名|人)"), ("count",)),
@@ -60,6 +61,8 @@ def states_amount(text: str, units: tuple[str, ...] = ()) -> bool:
     pattern = "|".join(UNITS[k] for k in kinds)
     if re.search(rf"{_NUMBER}\s*(?:{pattern})", text):
         return True
-    if "count" in units and _LIST.search(text):  # "分为优秀、称职、基本称职和不称职" counts them by naming them
+    # "分为优秀、称职、基本称职和不称职" answers how many grades there are by naming them — but
+    # not a bare 多少 ("年终奖发多少"), which a list of names ("工资、津贴、补贴和奖金") does not answer
+    if units == ("count",) and _LIST.search(text):
         return True
     return "ratio" in kinds and bool(re.search(r"百分之[零一二两三四五六七八九十百]+|\d+\s*%", text))

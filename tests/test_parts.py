@@ -125,11 +125,14 @@ def test_unknown_words_and_the_most_specific_ones():
     ("优秀名额最多占几成？", ("ratio",)),
     ("考核分几个等次？", ("count",)),
     ("前几年的处理还算数吗？", ()),
+    ("过几年还能调回原单位吗？", ()),  # after some years: a yes-or-no question
+    ("要过几年才能调回原单位？", ("years",)),
     ("哪些情形不得辞去公职？", ()),
     ("这笔补偿一般是多少？", ("days", "weeks", "months", "years", "ratio", "money", "count")),  # any unit answers
     ("处分有多少种？", ()),  # kinds are counted by naming them
     ("这项津贴的标准是多少？", ("money",)),  # a bare 多少 beside a unit asked for adds no other unit
     ("比去年能涨多少？", ("ratio", "money")),
+    ("多大岁数可以退休？", ("years",)),
 ])
 def test_what_amount_a_question_asks_for(question, units):
     assert asked_units(question) == units
@@ -139,6 +142,8 @@ def test_an_amount_must_be_in_the_unit_asked():
     assert states_amount("年休假5天", ("days",)) and not states_amount("连续工作1年以上的", ("days",))
     assert states_amount("警告，六个月", ("days", "weeks", "months", "years"))
     assert states_amount("比例提高到20%", ("ratio",)) and not states_amount("女性公务员在孕期、产假、哺乳期内的")
+    grades = "分为优秀、称职、基本称职和不称职"  # naming them, no figure
+    assert states_amount(grades, ("count",)) and not states_amount(grades, asked_units("这个一般是多少？"))
 
 
 def test_audiences_are_named_and_related():
