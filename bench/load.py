@@ -18,7 +18,8 @@ the first level (a class asking the same things; the answer cache serves them).
 Each level runs --runs times for --seconds; per run: answered per second, p50 and p95 of
 answered requests, 503s and errors. Reported: the median over the runs (min–max).
 Every 503 must carry a Retry-After of whole seconds, and the client waits that long before
-its next question, as a well-behaved client does.
+its next question, as a well-behaved client does. An error is printed with its kind (the
+exception, or the HTTP status).
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ import asyncio
 import itertools
 import os
 import time
+from collections import Counter
 
 import httpx
 
@@ -43,20 +45,21 @@ def retry_after(reply: httpx.Response) -> int | None:
 
 async def run(url: str, clients: int, seconds: float, traffic: str, pool: list[str]) -> dict:
     latencies: list[float] = []
-    refused = without_retry_after = errors = declined = 0
+    refused = without_retry_after = declined = 0
+    errors: Counter[str] = Counter()  # by kind: the exception, or the HTTP status
     end = time.monotonic() + seconds
     limits = httpx.Limits(max_connections=clients + 4, max_keepalive_connections=clients + 4)
 
     async def client(c: httpx.AsyncClient) -> None:
-        nonlocal refused, without_retry_after, errors, declined
+        nonlocal refused, without_retry_after, declined
         while time.monotonic() < end:
             k = next(SEQUENCE)
             q = variant(pool[k % len(pool)], k // len(pool)) if traffic == "unique" else pool[k % len(pool)]
             started = time.perf_counter()
             try:
                 reply = await c.post("/api/ask", json={"question": q})
-            except httpx.HTTPError:
-                errors += 1
+            except httpx.HTTPError as exc:
+                errors[type(exc).__name__] += 1
                 continue
             if reply.status_code == 200:
                 latencies.append((time.perf_counter() - started) * 1000)
@@ -67,14 +70,14 @@ async def run(url: str, clients: int, seconds: float, traffic: str, pool: list[s
                 without_retry_after += wait is None
                 await asyncio.sleep(wait or 1)
             else:
-                errors += 1
+                errors[f"HTTP {reply.status_code}"] += 1
 
     async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as c:
         started = time.monotonic()
         await asyncio.gather(*(client(c) for _ in range(clients)))
         elapsed = time.monotonic() - started
     return {"per_second": len(latencies) / elapsed, "refused": refused, "without_retry_after": without_retry_after,
-            "errors": errors, "declined": declined / max(len(latencies), 1),
+            "errors": sum(errors.values()), "error_kinds": dict(errors), "declined": declined / max(len(latencies), 1),
             "p50": percentile(latencies, 50) if latencies else float("nan"),
             "p95": percentile(latencies, 95) if latencies else float("nan")}
 
@@ -112,6 +115,9 @@ def measure(args, placement: str, report: Report) -> None:
                          Spread([r["errors"] for r in runs], 0),
                          Spread([100 * r["declined"] for r in runs], 0)])
             print(" | ".join(map(str, rows[-1])), flush=True)
+            for r in runs:
+                if r["errors"]:
+                    print(f"errors at {clients} clients: {r['error_kinds']}", flush=True)
     finally:
         os.sched_setaffinity(0, everywhere)
         app.stop()

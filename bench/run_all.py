@@ -12,7 +12,7 @@ a second run is compared with, instead of lying between two narrow ones.
 In each pass index_build.py runs first and leaves the index of the shipped corpus that
 latency.py and load.py start from; then load.py with unique traffic (client and server
 sharing the cores, then pinned apart) and repeated traffic at 8 clients; then scale.py.
-About 35 minutes on 2 cores. --quick: a smoke run of a few minutes over two documents,
+40 to 45 minutes on 2 cores. --quick: a smoke run of a few minutes over two documents,
 one short run of each bench in each pass.
 """
 from __future__ import annotations
