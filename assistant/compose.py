@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from .answer import Answer, Citation, with_notes
 from .evidence import asked_units, states_amount
-from .library import Library
+from .library import AbsentDocument, Library
 from .query import QueryTerms
 from .ranking import FEATURES as RANK_FEATURES, Candidate, best_span, rank
 from .retrieval import Hit, Retrieval, Snapshot
@@ -82,9 +82,11 @@ def display_quote(c: Citation) -> str:
 
 
 def compose(question: str, standalone: str, retrieval: Retrieval, snapshot: Snapshot, library: Library,
-            ranked: list[Candidate] | None = None, tentative: bool = False) -> Answer:
+            ranked: list[Candidate] | None = None, tentative: bool = False,
+            absent: Sequence[AbsentDocument] = ()) -> Answer:
     """The extractive answer. A tentative one (the gate found related clauses but no clear
-    answer, or an amount was asked and no quote states one) says so first."""
+    answer, or an amount was asked and no quote states one) says so first. `absent`: the
+    documents the question names that the corpus lacks (GateDecision.absent)."""
     picks = with_companions(pick_clauses(retrieval, snapshot, ranked, tentative), ranked or [], library)
     citations = [Citation.from_clause(n, p.hit.clause, p.start, p.end, p.relevance, library.status_of(p.hit.clause))
                  for n, p in enumerate(picks, 1)]
@@ -94,7 +96,7 @@ def compose(question: str, standalone: str, retrieval: Retrieval, snapshot: Snap
     lines = [TENTATIVE_LEAD if tentative else ANSWER_LEAD]
     for c in citations:
         lines.append(f"{c.short_label}：「{display_quote(c)}」[{c.n}]")
-    notes = answer_notes((question, standalone), [p.hit.clause for p in picks], snapshot, library)
+    notes = answer_notes([p.hit.clause for p in picks], snapshot, library, absent)
     if retrieval.degraded:
         notes.append("本次仅使用关键词检索（向量检索暂不可用），结果可能不完整。")
     return Answer(answer=with_notes("\n".join(lines), notes), refused=False, citations=citations, question=question,
@@ -116,15 +118,16 @@ def with_companions(chosen: list[Candidate], ranked: list[Candidate], library: L
     return chosen
 
 
-def answer_notes(texts: Sequence[str], clauses: list, snapshot: Snapshot, library: Library) -> list[str]:
+def answer_notes(clauses: list, snapshot: Snapshot, library: Library,
+                 absent: Sequence[AbsentDocument] = ()) -> list[str]:
     """What a reader must know beside the quotes: a document's own caveat, which of two
-    documents prevails or that both apply (and why), and that a document named in `texts`
-    (the cadre's turn and the question as condensed, as the gate reads them) is not in the
-    knowledge base."""
+    documents prevails or that both apply (and why), and that a document the question names
+    is not in the knowledge base (`absent`, as the gate found them in the cadre's turn and the
+    question as condensed)."""
     notes = [library.note_of(c) for c in clauses if library.note_of(c)]
     for relation in library.notes_for([c.doc_id for c in clauses]):
         notes.append(f"{relation.note}（依据：{_basis(relation, snapshot)}）")
-    notes += [doc.notice for doc in library.absent_named_in(*texts)]
+    notes += [doc.notice for doc in absent]
     return list(dict.fromkeys(notes))
 
 

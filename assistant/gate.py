@@ -88,6 +88,7 @@ class GateDecision:
     reason: str  # "" unless declined: "out_of_scope" | "injection" | "not_covered"
     probability: float  # that the corpus answers the question
     features: GateFeatures | None = None
+    absent: tuple[AbsentDocument, ...] = ()  # documents the question names that the corpus lacks: their notices
 
     @property
     def covered(self) -> bool:
@@ -187,7 +188,7 @@ def decide(retrieval: Retrieval, snapshot: Snapshot, ranked: list[Candidate], ga
     outcome, probability = (gate or load_gate()).decide(found, snapshot.pointer.get("model", ""))
     if retrieval.degraded and ranked:  # without the vectors the features mean little: answer tentatively
         outcome = TENTATIVE
-    return GateDecision(outcome, "not_covered" if outcome == DECLINED else "", probability, found)
+    return GateDecision(outcome, "not_covered" if outcome == DECLINED else "", probability, found, tuple(absent))
 
 
 def decline(question: str, standalone: str, reason: str, titles: list[str], notes: list[str] = ()) -> Answer:

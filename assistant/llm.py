@@ -170,7 +170,7 @@ class LLMGeneration:
         citations = [Citation.from_clause(new_n, self.clauses[n - 1], *checker.quote_span(n),
                                           prepared.ranked[n - 1].relevance, prepared.library.status_of(clause))
                      for new_n, (n, clause) in enumerate(zip(checker.order, cited), 1)]
-        notes = answer_notes((prepared.question, prepared.standalone), cited, prepared.snapshot, prepared.library)
+        notes = answer_notes(cited, prepared.snapshot, prepared.library, prepared.decision.absent)
         text = self._lead_text + with_notes(checker.text, notes)
         return Answer(answer=text, refused=False, citations=citations, mode="llm", question=prepared.question,
                       standalone_question=prepared.standalone, notes=notes,

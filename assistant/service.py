@@ -98,11 +98,11 @@ class Assistant:
         condensed, snapshot, retrieval, ranked, decision = self._read(question, turns, condensed)
         library = self.index.library
         if decision.outcome == DECLINED:
-            absent = [doc.notice for doc in library.absent_named_in(question, condensed.text)]
-            answer = decline(question, condensed.text, decision.reason, snapshot.titles, absent)
+            answer = decline(question, condensed.text, decision.reason, snapshot.titles,
+                             [doc.notice for doc in decision.absent])
         else:
             answer = compose(question, condensed.text, retrieval, snapshot, library, ranked,
-                             tentative=decision.outcome == TENTATIVE)
+                             tentative=decision.outcome == TENTATIVE, absent=decision.absent)
         if checks:  # the extractive answer reports them too
             answer = replace(answer, checks=checks + answer.checks)
         return Prepared(question, condensed.text, answer, retrieval, decision, ranked, snapshot, library, checks)
