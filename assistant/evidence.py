@@ -18,7 +18,8 @@ UNITS = {
     "count": r"次|级|档|个等次|等次|名|人|项",
 }
 DURATION = ("days", "weeks", "months", "years")
-_LIST = re.compile(r"[^、，。；]{1,12}、[^、，。；]{1,12}[、和或]")
+# Kinds named one after another: "优秀、称职、基本称职和不称职", or as 项 ("（一）警告；（二）严重警告；")
+_LIST = re.compile(r"[^、，。；]{1,12}、[^、，。；]{1,12}[、和或]|[（(][一二三四五六七八九十\d]+[)）][^（(]{1,30}[（(][一二三四五六七八九十\d]+[)）]")
 # "前几年", "这几天" point at a time, and so does "过几年" ("过几年还能……吗", after some
 # years) unless it is needed ("要过几年才能……"); they ask for nothing.
 _NOT_ASKING = r"(?<![前这近好那头最])(?<!(?<![要得需])过)"
@@ -38,6 +39,11 @@ _ASKS = (
 # amount in whatever unit. Only as a fallback: read beside a unit asked for, it would let a
 # list of names ("津贴、补贴……等") or a number of years pass for a sum of money.
 _ASKS_ANY = re.compile(r"多少(?=[？?！!。，,、\s吗呢啊呀啦哈]|$)")
+
+
+# An amount stated by reference to another ("享受与正常工作期间相同的工资收入", "工资照发"):
+# it answers how much is paid, or what share, as a figure would.
+_RELATIVE_AMOUNT = re.compile(r"与[^，。；]{1,20}(?<![不未])(?:相同|同等|一致)|同等(?:享受|待遇)|照发|全额|足额|不[扣减降]发?")
 
 
 def asked_units(question: str) -> tuple[str, ...]:
@@ -64,5 +70,7 @@ def states_amount(text: str, units: tuple[str, ...] = ()) -> bool:
     # "分为优秀、称职、基本称职和不称职" answers how many grades there are by naming them — but
     # not a bare 多少 ("年终奖发多少"), which a list of names ("工资、津贴、补贴和奖金") does not answer
     if units == ("count",) and _LIST.search(text):
+        return True
+    if {"money", "ratio"} & set(kinds) and _RELATIVE_AMOUNT.search(text):
         return True
     return "ratio" in kinds and bool(re.search(r"百分之[零一二两三四五六七八九十百]+|\d+\s*%", text))

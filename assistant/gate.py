@@ -2,13 +2,14 @@
 
 First the request itself: a translation, a poem, or an attempt to make the assistant set
 its rules aside is not a policy question, whatever words it contains. Then the evidence,
-as features that do not need the cadre to use the statute's words — the best clause and
-associated-question similarities, how far the best clause stands out from the question's
-own dense candidates, the share of the question's weighted terms (with their thesaurus
-forms) one top clause and its associated questions hold, the share of words the corpus
-never uses in any form, whether the four rankings agree on the top clause, and whether an
-amount asked for is stated at all. A logistic model turns them into the probability that
-the corpus answers the question; two thresholds split it into three outcomes.
+as features that do not need the cadre to use the statute's words — how likely the ranker
+finds the best clause to answer, the best similarity (to associated questions, or to
+clauses where there are none), the share of the question's weighted terms (with their
+thesaurus forms) one top clause and its associated questions hold, the share of words the
+corpus never uses in any form and how much of the rest no clause holds, whether an amount
+asked for is stated, and whether the question names a subject no document governs. A
+logistic model turns them into the probability that the corpus answers the question; two
+thresholds split it into three outcomes.
 
 The model and thresholds are data (`data/gate.json`), fitted by `policy-qa calibrate` on
 the calibration half of the evaluation sets only (see calibration.py); nothing here is
@@ -58,18 +59,23 @@ _INJECTION = re.compile(
     re.IGNORECASE,
 )
 
-FEATURES = ("relevance", "dense", "question", "coverage", "head_coverage", "unknown", "amount_missing",
-            "uncovered_topic")
+FEATURES = ("relevance", "similarity", "coverage", "head_coverage", "unknown", "unknown_uncovered",
+            "amount_missing", "uncovered_topic")
 
 
 @dataclass(frozen=True)
 class GateFeatures:
     relevance: float  # how likely the best-ranked clause is to answer (ranking.py)
-    dense: float  # best clause similarity
-    question: float  # best associated-question similarity
+    similarity: float  # best associated-question similarity when the best clause has associated questions,
+    #                    else best clause similarity: beside the questions, which speak a cadre's words,
+    #                    the clause similarity only added noise
     coverage: float  # best weighted share of question terms in one clause and its associated questions
     head_coverage: float  # share of the question's two most specific known terms the best clause holds
     unknown: float  # share of the question's weight in words the corpus never uses in any form
+    unknown_uncovered: float  # unknown × (1 - coverage): words the corpus never uses weigh against a question
+    #                           whose known words no clause holds either, and little beside a clause that holds
+    #                           them. With it, and the clause similarity read only where there are no
+    #                           questions, the cross-validated cost on the calibration sets fell from 48 to 36
     amount_missing: float  # 1 when the question asks how many/how long and the best quote states no amount
     uncovered_topic: float  # 1 when the question names a subject no document governs (uncovered.py) or a
     #                         document the corpus lacks, and the best clause does not speak of it; or asks
@@ -157,19 +163,22 @@ def features(retrieval: Retrieval, snapshot: Snapshot, ranked: list[Candidate],
     hits = retrieval.hits[:GATE_DEPTH]
     best = ranked[0] if ranked else None
     units = asked_units(retrieval.query)
+    has_questions = bool(best) and snapshot.has_questions(best.hit.clause)
+    coverage = max((retrieval.terms.coverage(snapshot.evidence_text(h.clause)) for h in hits), default=0.0)
+    unknown = retrieval.terms.unknown_share
     return GateFeatures(
         relevance=best.relevance if best else 0.0,
-        dense=max(retrieval.dense_scores, default=0.0),
-        question=max(retrieval.question_scores, default=0.0),
-        coverage=max((retrieval.terms.coverage(snapshot.evidence_text(h.clause)) for h in hits), default=0.0),
+        similarity=max(retrieval.question_scores if has_questions else retrieval.dense_scores, default=0.0),
+        coverage=coverage,
         head_coverage=retrieval.terms.head_coverage(snapshot.evidence_text(best.hit.clause)) if best else 0.0,
-        unknown=retrieval.terms.unknown_share,
+        unknown=unknown,
+        unknown_uncovered=unknown * (1.0 - coverage),
         amount_missing=float(bool(units) and not (best and states_amount(
             best.hit.clause.lead_in_for(best.start, best.end) + best.hit.clause.text[best.start:best.end], units))),
         uncovered_topic=float(
             _names_uncovered_topic(retrieval.query, search_text(best.hit.clause) if best else "", absent)
             or (bool(best) and procedure_met_by_sanction(retrieval.query, best.hit.clause.text))),
-        has_questions=bool(best) and snapshot.has_questions(best.hit.clause),
+        has_questions=has_questions,
     )
 
 

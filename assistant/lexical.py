@@ -40,6 +40,12 @@ _INTERROGATIVE_TOKEN = re.compile(r"^(哪|几|多少|什么|怎|如何|为何|�
 _MEASURE_WORDS = frozenset("种 个 类 项 次 条 位 名 些 样 方面 部分 点 步".split())
 # Tagged as adverbs or numerals, but what a question is about ("不得", "一把手" in a sentence).
 _KEEP_DESPITE_TAG = frozenset("不得 严重 主动 擅自 破格 公开 连续 一票否决 一把手 一把".split())
+# A time word points at a moment — a closed class ("今年", "明天", "当时", "以后", "年底") — or
+# names a period a question is about ("周末", "暑假", "春节", "节假日"), which is subject matter.
+_POINTING_TIME = frozenset("""今天 明天 昨天 后天 前天 今年 明年 去年 前年 后年 今晚 明晚 昨晚 今早 现在 目前 当前
+    当时 那时 此时 届时 以前 以后 之前 之后 此前 此后 最近 近来 近期 刚才 刚刚 将来 未来 过去 原来 本来 当年 当天
+    当月 同年 次年 次日 每年 每月 每天 年底 年初 年中 年末 月底 月初 上午 下午 中午 晚上 早上 凌晨 傍晚 白天 夜里
+    平时 平常 一时 马上 立即 随时 同时 期间 如今 眼下 早晚""".split())
 
 def set_cache_dir(path: Path) -> None:
     """Where jieba keeps its 9 MB dictionary cache (it defaults to the system temp folder)."""
@@ -140,7 +146,9 @@ def question_word_parts(text: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
     out: dict[str, tuple[str, ...]] = {}
     for pair in jieba.posseg.cut(normalize(text)):
         word = pair.word
-        if (pair.flag.startswith(_FUNCTION_TAGS) and word not in _KEEP_DESPITE_TAG) or word in STOPWORDS \
+        named_period = pair.flag == "t" and len(word) > 1 and word not in _POINTING_TIME
+        if (pair.flag.startswith(_FUNCTION_TAGS) and word not in _KEEP_DESPITE_TAG and not named_period) \
+                or word in STOPWORDS \
                 or not _TOKEN.search(word):
             continue
         parts = tuple(t for t in tokenize(word) if t != word) if len(word) > 2 else ()

@@ -159,11 +159,25 @@ def test_the_development_set_meets_its_acceptance_figures(shipped):
     assert overall["answerable_declined"] == 0 and overall["refusal_recall"] == 1.0
 
 
-def test_an_amount_no_clause_states_makes_the_answer_tentative(shipped):
-    answer = shipped.ask("领导干部在推进改革中先行先试出现失误，不予组织处理的比例是多少？")
-    assert not answer.refused and answer.confidence == "low"
-    assert answer.answer.startswith("没有找到直接对应的规定，以下条款可能相关：")
+def test_an_amount_no_clause_states_makes_an_answer_tentative_and_counts_against_coverage(shipped):
+    from assistant.compose import TENTATIVE_LEAD, compose
+
+    question = "领导干部在推进改革中先行先试出现失误，不予组织处理的比例是多少？"
+    p = shipped.prepare(question, [])
+    # composed even where the gate would answer, the answer says no quote states the figure
+    answer = compose(question, p.standalone, p.retrieval, p.snapshot, p.library, p.ranked)
+    assert answer.confidence == "low" and answer.answer.startswith(TENTATIVE_LEAD)
     assert answer.citations[0].label.endswith("第九条")
+    assert p.decision.features.amount_missing == 1.0
+    asked_plainly = shipped.prepare("领导干部在推进改革中先行先试出现失误，可以不予组织处理吗？", [])
+    assert asked_plainly.decision.probability > p.decision.probability
+
+
+def test_an_amount_stated_by_reference_to_another_answers_how_much(shipped):
+    # "与正常工作期间相同的工资收入" states the pay as well as a figure would
+    p = shipped.prepare("年休假期间的工资收入标准是多少？", [])
+    assert p.decision.features.amount_missing == 0.0 and not p.extractive.refused
+    assert "相同的工资收入" in p.extractive.citations[0].quote
 
 
 def test_naming_a_document_the_corpus_lacks_counts_against_coverage(shipped):
@@ -173,3 +187,23 @@ def test_naming_a_document_the_corpus_lacks_counts_against_coverage(shipped):
     plain = shipped.prepare("谈话函询怎么开展？", [])
     assert named.decision.features.uncovered_topic == 1.0 and plain.decision.features.uncovered_topic == 0.0
     assert named.decision.probability < plain.decision.probability
+
+
+def test_words_the_corpus_never_uses_weigh_most_when_no_clause_holds_the_rest(shipped):
+    off = shipped.prepare("周末带娃去哪露营烧烤好玩", [])
+    f = off.decision.features
+    assert f.unknown > 0.5 and f.unknown_uncovered == pytest.approx(f.unknown * (1.0 - f.coverage))
+    assert off.extractive.refused and off.decision.reason == "not_covered"
+    # the similarity the gate reads is the associated questions' when the best clause has them
+    assert f.has_questions and f.similarity == pytest.approx(max(off.retrieval.question_scores))
+
+
+def test_without_associated_questions_the_gate_reads_the_clause_similarity(shipped):
+    from assistant.gate import features
+    from assistant.ranking import rank
+
+    snapshot = shipped.index.snapshot().without_questions()
+    _, _, retrieval = shipped.retrieve("公务员年度考核有几个等次", [], snapshot=snapshot)
+    found = features(retrieval, snapshot, rank(retrieval, snapshot))
+    assert not found.has_questions and not retrieval.question_scores
+    assert found.similarity == pytest.approx(max(retrieval.dense_scores)) and found.similarity > 0.8

@@ -103,6 +103,13 @@ def test_function_words_carry_no_subject_and_compounds_keep_their_parts():
     assert "年假" in question_words("年假有几天")  # a thesaurus word stays whole
 
 
+def test_a_time_word_that_names_a_period_is_subject_matter():
+    # a moment ("今年", "明天") says nothing about the subject; a period ("暑假", "春节") does
+    assert "暑假" in question_words("今年暑假能连着年假一起休吗")
+    assert "春节" in question_words("明天春节值班怎么算")
+    assert not {"今年", "明天"} & set(question_words("今年暑假能连着年假一起休吗明天"))
+
+
 def test_a_compound_counts_in_part_when_a_clause_words_it_differently():
     part = Term("记过", ("记过",), 2.0, True)
     whole = Term("记过处分", ("记过处分",), 4.0, True, (part, Term("处分", ("处分",), 1.0, True)))
@@ -144,6 +151,11 @@ def test_an_amount_must_be_in_the_unit_asked():
     assert states_amount("比例提高到20%", ("ratio",)) and not states_amount("女性公务员在孕期、产假、哺乳期内的")
     grades = "分为优秀、称职、基本称职和不称职"  # naming them, no figure
     assert states_amount(grades, ("count",)) and not states_amount(grades, asked_units("这个一般是多少？"))
+    assert states_amount("种类：（一）警告；（二）严重警告；（三）撤职", ("count",))  # named as 项
+    # an amount by reference to another answers how much, not how long; a difference is no reference
+    assert states_amount("享受与正常工作期间相同的工资收入", ("money",))
+    assert not states_amount("享受与正常工作期间相同的工资收入", ("days",))
+    assert not states_amount("特别规定与一般规定不一致的，适用特别规定", ("money",))
 
 
 def test_audiences_are_named_and_related():
