@@ -9,8 +9,8 @@ from conftest import ADMIN_TOKEN, ARTIFACTS, ask, open_app
 
 def test_a_tentative_answer_is_labelled(page, app_server):
     open_app(page, app_server.url)
-    # The clause on waiving 组织处理 answers the matter but states no share: the answer is tentative.
-    answer = ask(page, "领导干部在推进改革中先行先试出现失误，不予组织处理的比例是多少？", 0)
+    # Clauses speak of the matter, none squarely: the answer is tentative.
+    answer = ask(page, "基层干部干事出了差错，组织上会怎么看？", 0)
     assert "没有找到直接对应的规定，以下条款可能相关" in answer.inner_text()
     assert page.locator("#chatbot .answer.tentative .tentative-label").first.inner_text() == "仅供参考"
 

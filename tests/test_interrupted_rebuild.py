@@ -26,7 +26,8 @@ pytestmark = pytest.mark.slow
 
 DOCUMENTS = ("paid-annual-leave-regulation-2007-12-14.md",)
 STAGES = ("before-write", "mid-write", "written", "switched")
-QUESTION = "干部连续工作满十年以后，一年能休几天带薪年假？"
+# asked in the document's own words: a one-document corpus weighs words unlike the nine the gate was fitted on
+QUESTION = "职工连续工作满十年以后，一年能休几天年休假？"
 
 # What the next app start does (app_state._boot): serve the index there is, then LiveIndex.ensure.
 APP_START = """
