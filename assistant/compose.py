@@ -19,8 +19,8 @@ from .ranking import FEATURES as RANK_FEATURES, Candidate, best_span, rank
 from .retrieval import Hit, Retrieval, Snapshot
 
 MAX_CITATIONS = 3
-CITE_CONFIDENCE = 0.9  # cite until one of the clauses cited answers with this probability …
-MIN_RELEVANCE = 0.1  # … adding no clause less likely than this to answer
+CITE_CONFIDENCE = 0.95  # cite until one of the clauses cited answers with this probability …
+MIN_RELEVANCE = 0.05  # … adding no clause less likely than this to answer
 OTHER_AUDIENCE = RANK_FEATURES.index("other_audience")
 COMPANION_RELEVANCE = 0.3  # a document that applies together with a cited one joins from this likelihood
 

@@ -24,7 +24,9 @@ _POINTING_BACK = re.compile(r"这种|这个|这样|这些|这期间|这段|那�
                             r"我本人|我自己|本人|他们|她们|^他|^她|^它|之后|然后|接下来|后面")
 _TRAILING = re.compile(r"(的话)?(呢|的呢|怎么样|怎么办|又如何|如何)?[？?！!。．\s]*$")
 _ENDS_WITH_NE = re.compile(r"呢[？?！!。\s]*$")
-_INTERROGATIVE = re.compile(r"吗|为什么|为何|怎么|怎样|如何|哪些|哪个|哪几|多少|多久|几|是否|能否|能不能|可不可以|有没有|什么")
+# "哪些人", "什么人" ask who, as 谁 does: the 人 in them is no subject of the turn's own.
+_INTERROGATIVE = re.compile(r"吗|为什么|为何|怎么|怎样|如何|(?:哪些|哪类|哪种|什么)人|哪些|哪个|哪几|多少|多久|几|是否|能否|"
+                            r"能不能|可不可以|有没有|什么")
 _PERSON_TAIL = re.compile(r"的?((?:工作)?人员)")
 _NUMBER_SLOT = re.compile(r"(\d+|[一二三四五六七八九十百两]+)(年|个月|天|日|%)")
 
