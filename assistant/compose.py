@@ -23,6 +23,7 @@ CITE_CONFIDENCE = 0.95  # cite until one of the clauses cited answers with this 
 MIN_RELEVANCE = 0.05  # … adding no clause less likely than this to answer
 OTHER_AUDIENCE = RANK_FEATURES.index("other_audience")
 COMPANION_RELEVANCE = 0.3  # a document that applies together with a cited one joins from this likelihood
+OTHER_DOCUMENT_RELEVANCE = 0.5  # any other document joins when more likely than not to answer too
 
 ANSWER_LEAD = "根据知识库中的条文："
 TENTATIVE_LEAD = "没有找到直接对应的规定，以下条款可能相关："
@@ -87,7 +88,7 @@ def compose(question: str, standalone: str, retrieval: Retrieval, snapshot: Snap
     """The extractive answer. A tentative one (the gate found related clauses but no clear
     answer, or an amount was asked and no quote states one) says so first. `absent`: the
     documents the question names that the corpus lacks (GateDecision.absent)."""
-    picks = with_companions(pick_clauses(retrieval, snapshot, ranked, tentative), ranked or [], library)
+    picks = with_other_documents(pick_clauses(retrieval, snapshot, ranked, tentative), ranked or [], library)
     citations = [Citation.from_clause(n, p.hit.clause, p.start, p.end, p.relevance, library.status_of(p.hit.clause))
                  for n, p in enumerate(picks, 1)]
     units = asked_units(standalone)
@@ -103,18 +104,21 @@ def compose(question: str, standalone: str, retrieval: Retrieval, snapshot: Snap
                   standalone_question=standalone, notes=notes, confidence="low" if tentative else "high")
 
 
-def with_companions(chosen: list[Candidate], ranked: list[Candidate], library: Library) -> list[Candidate]:
-    """When a cited document applies together with another (党纪处分 and 政务处分), the other's
-    best clause joins if it is at least COMPANION_RELEVANCE likely to answer too."""
+def with_other_documents(chosen: list[Candidate], ranked: list[Candidate], library: Library) -> list[Candidate]:
+    """Where another document answers too, its best clause joins (up to MAX_CITATIONS): one
+    that applies together with a cited one (党纪处分 and 政务处分) from COMPANION_RELEVANCE,
+    any other from OTHER_DOCUMENT_RELEVANCE — a law and the provincial opinion may both answer,
+    and the cadre should see both, whichever was ranked first."""
     cited_docs = {c.hit.clause.doc_id for c in chosen}
-    wanted = {d for doc in cited_docs for d in library.companions(doc)} - cited_docs
+    companions = {d for doc in cited_docs for d in library.companions(doc)} - cited_docs
     for candidate in ranked:
-        if len(chosen) >= MAX_CITATIONS or not wanted:
+        if len(chosen) >= MAX_CITATIONS:
             break
         doc = candidate.hit.clause.doc_id
-        if doc in wanted and candidate.relevance >= COMPANION_RELEVANCE:
+        needed = COMPANION_RELEVANCE if doc in companions else OTHER_DOCUMENT_RELEVANCE
+        if doc not in cited_docs and candidate.relevance >= needed:
             chosen = [*chosen, candidate]
-            wanted.discard(doc)
+            cited_docs.add(doc)
     return chosen
 
 

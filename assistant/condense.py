@@ -2,7 +2,8 @@
 
 Without an LLM this is done by rule. A turn leans on the one before when it says so
 (opens with 那/如果/要是, ends with 呢, points back with 这种/这个/我本人), when it has at
-most one content word of its own ("本人能申请吗？", "谁来定？"), or when it picks up
+most one content word of its own beside its question words ("本人能申请吗？", "谁来定？",
+"那哪些人可以申请？"), or when it picks up
 a subject word of the previous question ("处分期满了……" → "这个解除要走啥流程"). A
 follow-up either swaps one term of the previous question for a term of the same kind
 (公务员 → 事业单位人员, 警告 → 撤职) or, when nothing can be swapped, is appended to the

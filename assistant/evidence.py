@@ -44,8 +44,9 @@ _ASKS_ANY = re.compile(r"多少(?=[？?！!。，,、\s吗呢啊呀啦哈]|$)")
 
 
 # An amount stated by reference to another ("享受与正常工作期间相同的工资收入", "工资照发"):
-# it answers how much is paid, or what share, as a figure would.
-_RELATIVE_AMOUNT = re.compile(r"与[^，。；]{1,20}(?<![不未])(?:相同|同等|一致)|同等(?:享受|待遇)|照发|全额|足额|不[扣减降]发?")
+# it answers how much is paid, or what share, as a figure would. Not "足额发放": that pays
+# what is owed, whatever it is, and says nothing of how much.
+_RELATIVE_AMOUNT = re.compile(r"与[^，。；]{1,20}(?<![不未])(?:相同|同等|一致)|同等(?:享受|待遇)|照发|全额|不[扣减降]发?")
 
 
 def asked_units(question: str) -> tuple[str, ...]:

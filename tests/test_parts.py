@@ -9,7 +9,8 @@ import pytest
 from assistant.audience import default_audiences
 from assistant.calibration import answer_threshold, decline_threshold
 from assistant.catalog import DocInfo
-from assistant.compose import CITE_CONFIDENCE, MIN_RELEVANCE, pick_clauses
+from assistant.compose import (CITE_CONFIDENCE, COMPANION_RELEVANCE, MIN_RELEVANCE, OTHER_DOCUMENT_RELEVANCE,
+                               pick_clauses, with_other_documents)
 from assistant.condense import Turn, as_follow_up, condense, is_follow_up
 from assistant.courtesy import plain
 from assistant.evidence import asked_units, states_amount
@@ -17,11 +18,13 @@ from assistant.gate import check_request
 from assistant.procedure import procedure_met_by_sanction
 from assistant.bm25 import BM25Index
 from assistant.lexical import question_word_parts, question_words
+from assistant.library import Library
 from assistant.logistic import LogisticModel
 from assistant.query import QueryTerms, Term, topics_named
 from assistant.ranking import Candidate, best_span
 from assistant.retrieval import Hit
 from assistant.splitter import split_document
+from conftest import CORPUS
 
 
 def turns(*questions):
@@ -169,6 +172,7 @@ def test_an_amount_must_be_in_the_unit_asked():
     assert states_amount("享受与正常工作期间相同的工资收入", ("money",))
     assert not states_amount("享受与正常工作期间相同的工资收入", ("days",))
     assert not states_amount("特别规定与一般规定不一致的，适用特别规定", ("money",))
+    assert not states_amount("工资应当按时足额发放", ("money",))  # paid as owed: no amount
 
 
 def test_audiences_are_named_and_related():
@@ -261,6 +265,20 @@ def test_citations_are_added_until_one_of_them_answers_with_confidence():
     assert [c.hit.clause.doc_id for c in pick_clauses(_NoAmount, None, unsure)] == ["a", "b", "c"]
     weak = [_candidate("a", 0.6), _candidate("b", MIN_RELEVANCE / 2)]
     assert [c.hit.clause.doc_id for c in pick_clauses(_NoAmount, None, weak)] == ["a"]
+
+
+def test_another_document_that_answers_too_joins_the_citations():
+    library = Library.load(CORPUS)
+    law, opinion = "public-official-sanctions-law", "zj-opinion-news"
+    ranked = [_candidate(law, 0.96), _candidate(law, 0.6), _candidate(opinion, OTHER_DOCUMENT_RELEVANCE + 0.01)]
+    assert [c.hit.clause.doc_id for c in with_other_documents(ranked[:1], ranked, library)] == [law, opinion]
+    unlikely = [*ranked[:2], _candidate(opinion, OTHER_DOCUMENT_RELEVANCE - 0.01)]
+    assert [c.hit.clause.doc_id for c in with_other_documents(unlikely[:1], unlikely, library)] == [law]
+    # a document that applies together with the cited one joins from a lower likelihood
+    party = "ccp-disciplinary-regulations"
+    assert party in library.companions(law)
+    companion = [*ranked[:2], _candidate(party, COMPANION_RELEVANCE + 0.01)]
+    assert [c.hit.clause.doc_id for c in with_other_documents(companion[:1], companion, library)] == [law, party]
 
 
 def test_bm25_weighs_the_forms_a_cadre_did_not_type_less():
