@@ -310,9 +310,8 @@ def ask(page, question: str, answers_before: int):
 
 
 def wait_for_answer(page, answers_before: int):
-    """The new answer, once its event has finished too (gradio's progress text gone): a click
-    on 提问 while the event is still pending is dropped (the button's trigger_mode "once"),
-    which a loaded machine made likely between two questions asked in a row."""
+    """The new answer, once its event has finished too (gradio's progress text gone), so that
+    the next question is not typed while the event's last updates are still landing."""
     page.wait_for_function(
         "n => document.querySelectorAll('#chatbot .answer').length > n && !document.querySelector('.progress-text')",
         arg=answers_before, timeout=60000)
