@@ -79,7 +79,7 @@ class Assistant:
     def answer(self, question: str, history: Iterable[Turn | dict] = ()) -> Response:
         """The answer to read as events or as a whole (response.py). A question that cannot be
         asked as given raises QuestionError here, before anything is computed."""
-        question, turns = self._validated(question), self._turns(history)
+        question, turns = self.validated(question), self._turns(history)
         return Response(lambda: self.prepare(question, turns), self.answerer)
 
     def ask(self, question: str, history: Iterable[Turn | dict] = ()) -> Answer:
@@ -108,7 +108,7 @@ class Assistant:
         return Prepared(question, condensed.text, answer, retrieval, decision, ranked, snapshot, library, checks)
 
     def search(self, query: str, k: int = 10) -> Retrieval:
-        query = self._validated(query)
+        query = self.validated(query)
         return self._retriever(self.index.snapshot()).search(query, k)
 
     def _retriever(self, snapshot: Snapshot) -> HybridRetriever:
@@ -153,7 +153,8 @@ class Assistant:
                     return other, snapshot, alt_retrieval, alt_ranked, alt_decision
         return condensed, snapshot, retrieval, ranked, decision
 
-    def _validated(self, question: str) -> str:
+    def validated(self, question: str) -> str:
+        """The question as it will be asked (control characters out, trimmed), or QuestionError."""
         if not isinstance(question, str):
             raise QuestionError("问题必须是文字", "the question must be a string")
         if malformed(question):

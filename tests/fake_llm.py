@@ -1,7 +1,7 @@
 """A local server speaking the OpenAI chat-completions protocol (plain and SSE), told by the
 test how to behave: answer well, cite a clause it was not given, cite one that does not
-support the sentence, ignore citations, obey an injected instruction, stall, fail with 500
-or 429, or return garbage."""
+support the sentence, ignore citations, obey an injected instruction, stall, stream slowly,
+fail with 500 or 429, or return garbage."""
 from __future__ import annotations
 
 import asyncio
@@ -17,7 +17,9 @@ from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
 from conftest import free_port
 
 QUESTION = "单位安排不了年休假，没休的天数怎么给钱？"  # answered by the small corpus (paid-leave regulation)
-MODES = ("good", "bad_citation", "unsupported", "no_citations", "obey", "stall", "error500", "rate429", "garbage")
+MODES = ("good", "bad_citation", "unsupported", "no_citations", "obey", "stall", "slow", "error500", "rate429",
+         "garbage")
+SLOW_PIECE_SECONDS = 0.15  # "slow": each piece of the stream this long after the last (seconds in all)
 
 
 class FakeLLM:
@@ -61,6 +63,7 @@ class FakeLLM:
         return {
             "good": good,
             "stall": good,  # reached only after the client has given up waiting
+            "slow": good,
             "bad_citation": good + "此外还应当按照第九条办理相关手续。[9]",
             "unsupported": good + "今天天气晴朗，适合出门踏青游玩。[2]",
             "no_citations": "可以，所有干部犯错都能免责，不必担心。",
@@ -93,6 +96,8 @@ class FakeLLM:
 
         async def events():
             for i in range(0, len(text), 3):  # small pieces: markers arrive split across chunks
+                if mode == "slow":
+                    await asyncio.sleep(SLOW_PIECE_SECONDS)
                 piece = {"id": "cmpl-1", "object": "chat.completion.chunk", "created": 0, "model": body["model"],
                          "choices": [{"index": 0, "delta": {"content": text[i:i + 3]}, "finish_reason": None}]}
                 yield f"data: {json.dumps(piece, ensure_ascii=False)}\n\n"

@@ -28,6 +28,16 @@ def test_click_an_example(page, app_server):
     assert "先行先试出现失误" in answer.inner_text()
 
 
+def test_a_question_that_cannot_be_asked_stays_in_the_box_beside_the_error(page, app_server):
+    open_app(page, app_server.url)
+    box = page.locator("#question textarea")
+    too_long = "年休假" * 200
+    box.fill(too_long)
+    page.click("#ask")
+    page.get_by_text("问题太长").first.wait_for(timeout=60000)
+    assert box.input_value() == too_long and page.locator("#chatbot .answer").count() == 0
+
+
 def test_a_follow_up_uses_the_previous_turn(page, app_server):
     open_app(page, app_server.url)
     ask(page, "公务员定期考核的结果有几个等次？", 0)

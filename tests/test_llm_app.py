@@ -4,7 +4,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from conftest import ask, open_app, serve, start_app
+from conftest import ask, open_app, serve, start_app, wait_for_answer
 from fake_llm import QUESTION
 
 
@@ -58,3 +58,17 @@ def test_web_chat_streams_then_shows_the_checked_answer(page, llm_server, fake_l
     assert text.startswith("根据所给条文") and "天气晴朗" not in text
     assert page.locator("#chatbot details.citation").count() == 1
     assert "引用核对" in page.inner_text("#chatbot")
+
+
+def test_what_is_typed_while_an_answer_streams_stays_in_the_box(page, llm_server, fake_llm):
+    fake_llm.set("slow")
+    open_app(page, llm_server.url)
+    box = page.locator("#question textarea")
+    box.fill(QUESTION)
+    page.click("#ask")
+    page.wait_for_selector("#chatbot .pending", timeout=60000)  # the model's words are streaming
+    assert box.input_value() == ""  # the question left the box when it was sent
+    box.fill("那病假期间呢")
+    assert page.locator("#chatbot .answer").count() == 0  # typed before the answer was done
+    wait_for_answer(page, 0)
+    assert box.input_value() == "那病假期间呢"

@@ -72,6 +72,16 @@ def build_ui(state: AppState) -> gr.Blocks:
     reranked = bool(state.settings.reranker)
     hit_headers, hit_widths = hit_columns(reranked)
 
+    def take(message: str):
+        """Empties the box once the question is accepted, in an event of its own: the answer
+        then streams into the chat without touching the box, so nothing typed meanwhile is
+        erased; a question that cannot be asked stays in the box, beside the error."""
+        try:
+            state.require().validated(message)
+        except (QuestionError, NotReady) as exc:
+            raise gr.Error(exc.zh) from None
+        return "", message
+
     async def respond(message: str, chat: list, answers: list, request: gr.Request):
         """Streams an LLM's words as they come; the checked answer with its citations replaces them."""
         before, answers = list(chat or []), list(answers or [])
@@ -84,10 +94,10 @@ def build_ui(state: AppState) -> gr.Blocks:
                 if kind == "token":
                     written += value
                     pending[-1] = {"role": "assistant", "content": html.escape(written) + PENDING}
-                    yield "", pending, answers
+                    yield pending, answers
                 elif kind == "final":
                     pending[-1] = {"role": "assistant", "content": answer_html(value)}
-                    yield "", pending, answers + [value]  # the Answer itself, kept on the server
+                    yield pending, answers + [value]  # the Answer itself, kept on the server
         except (QuestionError, NotReady) as exc:  # an error, so that API callers see it too
             raise gr.Error(exc.zh) from None
 
@@ -219,6 +229,7 @@ def build_ui(state: AppState) -> gr.Blocks:
                 question = gr.Textbox(label="问题", show_label=False, placeholder="请输入问题，例如：受了记过处分，多长时间不能提拔？",
                                       elem_id="question", scale=8, max_lines=4)
                 send = gr.Button("提问", variant="primary", elem_id="ask", scale=1)
+                asked = gr.Textbox(visible=False)  # the question taken from the box, as `respond` answers it
             gr.Markdown("示例问题（点击即问）：")
             with gr.Row():
                 example_buttons = [gr.Button(text, size="sm", elem_classes=["example"]) for text in EXAMPLES]
@@ -286,10 +297,11 @@ def build_ui(state: AppState) -> gr.Blocks:
 
         self_check_tab(state)
 
-        send.click(respond, [question, chatbot, answers], [question, chatbot, answers])
-        question.submit(respond, [question, chatbot, answers], [question, chatbot, answers])
+        for trigger in (send.click, question.submit):
+            trigger(take, [question], [question, asked], api_visibility="private").success(
+                respond, [asked, chatbot, answers], [chatbot, answers], api_name="respond")
         for button, text in zip(example_buttons, EXAMPLES):
-            button.click(respond, [gr.State(text), chatbot, answers], [question, chatbot, answers])
+            button.click(respond, [gr.State(text), chatbot, answers], [chatbot, answers])
         new_chat.click(lambda: ([], [], None, gr.update(visible=False), ""), None,
                        [chatbot, answers, feedback_id, comment_row, feedback_note])
         chatbot.like(rate, [answers], [feedback_id, comment_row, feedback_note])
