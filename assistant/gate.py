@@ -46,6 +46,7 @@ _NOT_A_POLICY_QUESTION = re.compile(
     r"翻译|译成|翻成|译为|\btranslate\b|英文怎么说|英语怎么说|写一首|写首|作诗|写诗|写一篇|写篇|写一段|作文|"
     r"讲个笑话|讲笑话|编个故事|写代码|编程|\bcode\b|"
     r"[帮替给]我(?:写|起草|拟|润色|改写|编)|帮忙(?:写|起草|拟|润色)|"  # a writing job, not a question
+    r"[帮替给]我把[^。？！\n]{0,40}(?:改成|改为|改写|写成|润色|翻译)|"  # … or rewriting one
     r"[你您](?:觉得|认为|看)[^，。？！\n]{0,12}(?:这人|这个人|为人|人品|人怎么样|人咋样)",  # judging a person
     re.IGNORECASE,
 )
