@@ -19,7 +19,7 @@ from conftest import free_port
 QUESTION = "单位安排不了年休假，没休的天数怎么给钱？"  # answered by the small corpus (paid-leave regulation)
 MODES = ("good", "bad_citation", "unsupported", "no_citations", "obey", "stall", "slow", "error500", "rate429",
          "garbage")
-SLOW_PIECE_SECONDS = 0.15  # "slow": each piece of the stream this long after the last (seconds in all)
+SLOW_PIECE_SECONDS = 0.15  # "slow": the pause before each piece, so the good answer takes a few seconds
 
 
 class FakeLLM:
