@@ -1,7 +1,7 @@
 """The one `Answer` type every front end renders (web chat, REST, WeChat, CLI, study packs)."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -58,3 +58,10 @@ class Answer:
 def with_notes(text: str, notes: list[str]) -> str:
     """The answer text with its caveats, each on a line of its own."""
     return text + "".join(f"\n注：{note}" for note in notes)
+
+
+def noted(answer: Answer, note: str) -> Answer:
+    """The answer with one more caveat, in its notes and at the end of its text."""
+    if not note:
+        return answer
+    return replace(answer, notes=[*answer.notes, note], answer=f"{answer.answer}\n注：{note}")

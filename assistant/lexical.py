@@ -162,6 +162,32 @@ def question_words(text: str) -> list[str]:
     return list(dict.fromkeys(w for word, parts in question_word_parts(text) for w in (word, *parts)))
 
 
+def segments(text: str) -> list[tuple[str, int, int]]:
+    """jieba's precise-mode words of the text as it is, with their offsets."""
+    _ensure_jieba()
+    import jieba
+
+    return list(jieba.tokenize(text))
+
+
+def in_dictionary(word: str) -> bool:
+    """Whether jieba (with the domain's words) knows the word."""
+    _ensure_jieba()
+    import jieba
+
+    return bool(jieba.dt.FREQ.get(word))
+
+
+def log_probability(text: str) -> float:
+    """The log-probability of jieba's likeliest cut of the text, by its word frequencies."""
+    _ensure_jieba()
+    import jieba
+
+    route: dict[int, tuple[float, int]] = {}
+    jieba.dt.calc(text, jieba.dt.get_DAG(text), route)
+    return route[0][0]
+
+
 def content_words(text: str) -> list[str]:
     """Precise-mode words that carry content (no sub-words, stopwords or punctuation)."""
     _ensure_jieba()

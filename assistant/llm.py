@@ -20,7 +20,7 @@ from typing import AsyncIterator, Iterator
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate
 
-from .answer import Answer, Citation, with_notes
+from .answer import Answer, Citation, noted, with_notes
 from .citation_check import CitationChecker, ends_in_open_marker, split_generated
 from .compose import TENTATIVE_LEAD, answer_notes
 from .condense import Condensed, Turn, condense
@@ -172,9 +172,10 @@ class LLMGeneration:
                      for new_n, (n, clause) in enumerate(zip(checker.order, cited), 1)]
         notes = answer_notes(cited, prepared.snapshot, prepared.library, prepared.decision.absent)
         text = self._lead_text + with_notes(checker.text, notes)
-        return Answer(answer=text, refused=False, citations=citations, mode="llm", question=prepared.question,
-                      standalone_question=prepared.standalone, notes=notes,
-                      checks=prepared.checks + checker.checks, confidence=prepared.extractive.confidence)
+        answer = Answer(answer=text, refused=False, citations=citations, mode="llm", question=prepared.question,
+                        standalone_question=prepared.standalone, notes=notes,
+                        checks=prepared.checks + checker.checks, confidence=prepared.extractive.confidence)
+        return noted(answer, prepared.reading_note)
 
     def failed(self, exc: Exception) -> Answer:
         reason = failure_reason(exc)
@@ -198,5 +199,5 @@ def fallback(prepared: Prepared, reason: str, checks: list[str] = ()) -> Answer:
     answer = prepared.extractive
     if not answer.refused:
         note = f"{FALLBACK_NOTES.get(reason, '大模型未能作答')}，以下为条文原文摘录。"
-        answer = replace(answer, notes=[note, *answer.notes], answer=f"{answer.answer}\n注：{note}")
+        answer = noted(answer, note)
     return replace(answer, fallback_reason=reason, checks=prepared.checks + list(checks))

@@ -42,6 +42,7 @@ class Prepared:
     snapshot: "Snapshot | None" = None
     library: "Library | None" = None
     checks: list[str] = field(default_factory=list)  # what preparation had to work around
+    reading_note: str = ""  # the typos read as corpus words (spelling.py), told in every answer
 
 
 class Generation(Protocol):

@@ -13,6 +13,7 @@ import logging
 import os
 import shutil
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +25,7 @@ from .bm25 import BM25Index
 from .dense import Vectors, vectors_of
 from .lexical import bigrams, dictionary_version, tokenize
 from .query import Analysis, QueryTerms, Vocabulary, analyze
+from .spelling import Spelling
 from .store import IndexStore
 from .thesaurus import Thesaurus
 
@@ -94,6 +96,11 @@ class Snapshot:
 
     def evidence_text(self, clause: Clause) -> str:
         return evidence_text(clause, self.questions_of.get(clause.id, ()))
+
+    @cached_property
+    def spelling(self) -> Spelling:
+        """Homophone typos, read against the words of this generation (spelling.py)."""
+        return Spelling(self.words.vocab, self.vocabulary.idf)
 
     def has_questions(self, clause: Clause) -> bool:
         return clause.id in self.questions_of

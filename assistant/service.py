@@ -1,9 +1,10 @@
 """The `Assistant`: one loaded model and index, shared by every front end, answering.
 
 answer(question, history) -> Response (response.py) runs the whole pipeline when read:
-validate -> condense follow-ups (by rule, or by the model with the rule as fallback) ->
-request check -> hybrid retrieval -> ranking -> coverage gate -> extractive composition ->
-the answerer (the extractive answer itself, or an LLM's answer with its citations checked).
+validate -> request check -> read homophone typos as the corpus words meant (spelling.py) ->
+condense follow-ups (by rule, or by the model with the rule as fallback) -> hybrid retrieval ->
+ranking -> coverage gate -> extractive composition -> the answerer (the extractive answer
+itself, or an LLM's answer with its citations checked).
 The index lifecycle (build, switch, reload) is live_index.py's.
 """
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import replace
 import re
 from typing import Callable, Iterable
 
-from .answer import Answer
+from .answer import Answer, noted
 from .bilingual import BilingualError
 from .compose import compose
 from .condense import Condensed, Turn, as_follow_up, condense
@@ -26,6 +27,7 @@ from .live_index import LiveIndex
 from .ranking import MODEL_FILE as RANKER_FILE, RANK_DEPTH, Candidate, load_ranker, rank
 from .response import Answerer, Extractive, Prepared, Response
 from .retrieval import HybridRetriever, Retrieval, Snapshot
+from .spelling import Reading
 from .store import IndexStore
 from .thesaurus import default_thesaurus
 from .wellformed import INVALID_TEXT_EN, INVALID_TEXT_ZH, malformed
@@ -89,13 +91,15 @@ class Assistant:
     def prepare(self, question: str, turns: list[Turn]) -> Prepared:
         """Everything up to the extractive answer: condense, check the request, retrieve, rank,
         gate, compose. `question` must already be validated."""
-        condensed = self.condenser(question, turns)
-        checks = [condensed.check] if condensed.check else []
         reason = check_request(question)
+        # Typos are read as the words meant before anything else reads the question.
+        reading = Reading(question) if reason else self.index.snapshot().spelling.read(question)
+        condensed = self.condenser(reading.text, turns)
+        checks = [condensed.check] if condensed.check else []
         if reason:
             answer = decline(question, condensed.text, reason, self.index.titles())
             return Prepared(question, condensed.text, replace(answer, checks=checks), checks=checks)
-        condensed, snapshot, retrieval, ranked, decision = self._read(question, turns, condensed)
+        condensed, snapshot, retrieval, ranked, decision = self._read(reading.text, turns, condensed)
         library = self.index.library
         if decision.outcome == DECLINED:
             answer = decline(question, condensed.text, decision.reason, snapshot.titles,
@@ -103,9 +107,11 @@ class Assistant:
         else:
             answer = compose(question, condensed.text, retrieval, snapshot, library, ranked,
                              tentative=decision.outcome == TENTATIVE, absent=decision.absent)
+        answer = noted(answer, reading.note)
         if checks:  # the extractive answer reports them too
             answer = replace(answer, checks=checks + answer.checks)
-        return Prepared(question, condensed.text, answer, retrieval, decision, ranked, snapshot, library, checks)
+        return Prepared(question, condensed.text, answer, retrieval, decision, ranked, snapshot, library, checks,
+                        reading.note)
 
     def search(self, query: str, k: int = 10) -> Retrieval:
         query = self.validated(query)
@@ -116,10 +122,11 @@ class Assistant:
 
     def retrieve(self, question: str, turns: list[Turn], condensed: Condensed | None = None,
                  snapshot: Snapshot | None = None) -> tuple[Condensed, Snapshot, Retrieval]:
-        """The standalone question and what retrieval finds for it (no gate, no answer). A
-        superseded document takes part only when the question names it, or when history is kept."""
-        condensed = condensed or condense(question, turns)
+        """The standalone question (typos read as meant) and what retrieval finds for it (no gate,
+        no answer). A superseded document takes part only when the question names it, or when
+        history is kept."""
         snapshot = snapshot or self.index.snapshot()
+        condensed = condensed or condense(snapshot.spelling.read(question).text, turns)
         retrieval = self._retriever(snapshot).search(condensed.text, RANK_DEPTH, focus=condensed.focus)
         library = self.index.library
         hidden = set() if self.settings.keep_history else library.superseded() - library.named_in(condensed.text)

@@ -137,6 +137,15 @@ def test_control_characters_and_emoji_do_not_break_an_answer(shipped):
     assert not answer.refused and "300%" in answer.citations[0].text
 
 
+def test_a_homophone_typo_is_answered_as_the_word_meant_and_the_answer_says_so(shipped):
+    typed = "公务员辞值要提前多久提出申请？"
+    answer = shipped.ask(typed)
+    assert answer.question == typed and "辞职" in answer.standalone_question
+    assert not answer.refused and "三十日内予以审批" in answer.citations[0].text
+    assert any(note.startswith("“辞值”按“辞职”理解") for note in answer.notes)
+    assert "注：“辞值”按“辞职”理解" in answer.answer
+
+
 @pytest.mark.parametrize("wrapped", [
     "领导好🙏 请问一下，公务员辞去公职要提前多久提出申请？谢谢！",
     "你好 想咨询个问题 公务员辞去公职要提前多久提出申请 在线等[捂脸]",

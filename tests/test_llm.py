@@ -50,6 +50,15 @@ def test_a_good_answer_is_used_with_checked_citations(assistant, fake_llm):
     assert request["model"] == "fake_llm-model" and request["temperature"] == 0
 
 
+def test_a_typo_is_read_as_meant_before_the_model_sees_the_question_and_the_answer_says_so(assistant, fake_llm):
+    fake_llm.set("good")
+    answer = assistant.ask(QUESTION.replace("年休假", "年修假"))
+    assert answer.mode == "llm" and not answer.fallback_reason
+    asked = fake_llm.answers()[-1]["messages"][-1]["content"]
+    assert "年休假" in asked and "年修假" not in asked
+    assert "注：“年修假”按“年休假”理解" in answer.answer and answer.notes[-1].startswith("“年修假”按“年休假”理解")
+
+
 def test_a_citation_of_a_clause_not_given_is_removed(assistant, fake_llm):
     fake_llm.set("bad_citation")
     answer = assistant.ask(QUESTION)

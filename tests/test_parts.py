@@ -1,5 +1,5 @@
 """The stages on their own, on small hand-made inputs: condensation, the request check, the
-question's words and terms, amounts, audiences, uncovered topics, the learned models, the
+question's words and terms, homophone typos, amounts, audiences, uncovered topics, the learned models, the
 citation set, and the settings."""
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from assistant.logistic import LogisticModel
 from assistant.query import QueryTerms, Term, topics_named
 from assistant.ranking import Candidate, best_span
 from assistant.retrieval import Hit
+from assistant.spelling import Spelling
 from assistant.splitter import split_document
 from conftest import CORPUS
 
@@ -287,3 +288,23 @@ def test_bm25_weighs_the_forms_a_cadre_did_not_type_less():
     index = BM25Index.build([["年休假", "天数"], ["年假"], ["处分"]])
     scores = index.scores({"年假": 1.0, "年休假": 0.7})
     assert scores[1] > scores[0] > scores[2] == 0
+
+
+def test_a_homophone_typo_is_read_as_the_corpus_word_and_said_so():
+    spelling = Spelling(["年休假", "辞职", "处分"], rarity=lambda word: 1.0)
+    reading = spelling.read("年修假没休完能折成钱吗")
+    assert reading.text == "年休假没休完能折成钱吗" and reading.fixes == (("年修假", "年休假"),)
+    assert reading.note.startswith("“年修假”按“年休假”理解")
+    assert spelling.read("想辞值的话要先交申请吗").text == "想辞职的话要先交申请吗"
+
+
+@pytest.mark.parametrize("question", [
+    "补发的工资按比例打几折",  # 几 is asked on purpose, though 打击 sounds alike
+    "工资明年会涨吗",  # 会长 sounds alike, but reading it does not make the question far likelier
+    "计算公式是什么",  # 公式 is a word in its own right, whatever 公示 sounds like
+    "年休假没休完能折成钱吗",  # every word known: nothing to read
+])
+def test_what_was_typed_on_purpose_is_read_as_typed(question):
+    spelling = Spelling(["打击", "会长", "公示", "年休假"], rarity=lambda word: 1.0)
+    reading = spelling.read(question)
+    assert (reading.text, reading.fixes, reading.note) == (question, (), "")
