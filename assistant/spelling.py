@@ -17,12 +17,15 @@ shows the reading; the question as typed is kept as the cadre's.
 """
 from __future__ import annotations
 
+import importlib.util
+import json
 import math
 import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 from .lexical import STOPWORDS, in_dictionary, log_probability, segments
 
@@ -51,19 +54,24 @@ class Reading:
         return f"{read}（疑为同音字输入错误）；如非此意，请改用准确说法再问。"
 
 
-@lru_cache(maxsize=8192)
-def _sound(char: str) -> str:
-    """The character's first (most common) reading without its tone; "" if it has none."""
-    from pypinyin.pinyin_dict import pinyin_dict
+@lru_cache(maxsize=1)
+def _first_readings() -> dict[str, str]:
+    """Each character's first (most common) reading without its tone, from pypinyin's table.
+    The table is read as a file: importing pypinyin loads its phrase dictionary too (55 MB)."""
+    spec = importlib.util.find_spec("pypinyin")
+    table = json.loads((Path(spec.submodule_search_locations[0]) / "pinyin_dict.json").read_text(encoding="utf-8"))
+    return {chr(int(code)): "".join(c for c in unicodedata.normalize("NFD", readings.split(",")[0])
+                                    if not unicodedata.combining(c))
+            for code, readings in table.items() if 0x4E00 <= int(code) <= 0x9FFF}
 
-    readings = pinyin_dict.get(ord(char))
-    if not readings:
-        return ""
-    return "".join(c for c in unicodedata.normalize("NFD", readings.split(",")[0]) if not unicodedata.combining(c))
+
+def sound(char: str) -> str:
+    """The character's toneless first reading ("" for none): what a pinyin keyboard typed."""
+    return _first_readings().get(char, "")
 
 
 def _sounds(word: str) -> tuple[str, ...] | None:
-    sounds = tuple(_sound(c) for c in word)
+    sounds = tuple(sound(c) for c in word)
     return sounds if all(sounds) else None
 
 

@@ -17,21 +17,15 @@ import json
 import random
 import re
 import sys
-import unicodedata
 from collections import defaultdict
 from pathlib import Path
 
 import jieba
-from pypinyin.pinyin_dict import pinyin_dict
+
+from assistant.spelling import sound
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 _HAN = re.compile(r"[\u4e00-\u9fff]")
-
-
-def sound(char: str) -> str:
-    readings = pinyin_dict.get(ord(char), "")
-    first = readings.split(",")[0]
-    return "".join(c for c in unicodedata.normalize("NFD", first) if not unicodedata.combining(c))
 
 
 def homophones() -> dict[str, list[str]]:
