@@ -89,10 +89,10 @@ class Assistant:
         return self.answer(question, history).answer()
 
     def prepare(self, question: str, turns: list[Turn]) -> Prepared:
-        """Everything up to the extractive answer: condense, check the request, retrieve, rank,
-        gate, compose. `question` must already be validated."""
+        """Everything up to the extractive answer: check the request, read typos, condense,
+        retrieve, rank, gate, compose. `question` must already be validated."""
         reason = check_request(question)
-        # Typos are read as the words meant before anything else reads the question.
+        # Typos are read as the words meant before the condenser and retrieval read the question.
         reading = Reading(question) if reason else self.index.snapshot().spelling.read(question)
         condensed = self.condenser(reading.text, turns)
         checks = [condensed.check] if condensed.check else []

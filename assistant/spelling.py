@@ -88,18 +88,16 @@ class Spelling:
                 self._by_sound.setdefault(sounds, []).append(word)
 
     def read(self, question: str) -> Reading:
+        """The question with each typo read as the corpus word meant, longest words first."""
         chars, fixes = list(question), []
         for start, end in self._unknown_runs(question):
             i = start
             while i < end - 1:
-                fix = next((f for length in (4, 3, 2) if i + length <= end
-                            for f in [self._meant(chars, i, i + length)] if f), None)
-                if fix is None:
-                    i += 1
-                    continue
-                fixes.append(("".join(chars[i:i + len(fix)]), fix))
-                chars[i:i + len(fix)] = fix
-                i += len(fix)
+                meant = next(filter(None, (self._meant(chars, i, i + n) for n in (4, 3, 2) if i + n <= end)), "")
+                if meant:
+                    fixes.append(("".join(chars[i:i + len(meant)]), meant))
+                    chars[i:i + len(meant)] = meant
+                i += len(meant) or 1
         return Reading("".join(chars), tuple(fixes))
 
     def _unknown_runs(self, question: str) -> list[tuple[int, int]]:
@@ -137,4 +135,3 @@ class Spelling:
 def _one_content_char_apart(typed: str, word: str) -> bool:
     differ = [(a, b) for a, b in zip(typed, word) if a != b]
     return len(differ) == 1 and differ[0][0] not in _FUNCTION_CHARS
-
