@@ -23,7 +23,7 @@ from .catalog import KIND_ORDER
 from .clause import Clause, search_text
 from .bm25 import BM25Index
 from .dense import Vectors, vectors_of
-from .lexical import bigrams, dictionary_version, tokenize
+from .lexical import STOPWORDS, bigrams, dictionary_version, tokenize
 from .query import Analysis, QueryTerms, Vocabulary, analyze
 from .spelling import Spelling
 from .store import IndexStore
@@ -99,8 +99,10 @@ class Snapshot:
 
     @cached_property
     def spelling(self) -> Spelling:
-        """Homophone typos, read against the words of this generation (spelling.py)."""
-        return Spelling(self.words.vocab, self.vocabulary.idf)
+        """Homophone typos, read against the words of this generation (spelling.py) and the
+        function words the index leaves out (多少, 这样: a typo in them makes a question's
+        words look unknown too)."""
+        return Spelling([*self.words.vocab, *(w for w in STOPWORDS if len(w) > 1)], self.vocabulary.idf)
 
     def has_questions(self, clause: Clause) -> bool:
         return clause.id in self.questions_of

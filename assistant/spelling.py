@@ -4,7 +4,8 @@ Typed with pinyin on a phone, a word can come out in other characters of the sam
 (a 考合 for 考核). Those characters then match no clause, the question's words look unknown
 to the corpus, and the gate leans towards declining a question the corpus answers. So a
 stretch of the question that jieba cannot make into a known word is read as a word of the
-corpus (its index vocabulary, associated questions included) when
+corpus (its index vocabulary, associated questions included, and the function words the
+index leaves out) when
 
 - both are as long and sound the same: each character's first reading, without tones;
 - they differ in one character only, and not in a function word (了, 是, 几 are typed on purpose);
@@ -32,8 +33,8 @@ from .lexical import STOPWORDS, in_dictionary, log_probability, segments
 # How rare a typo is taken to be, against the question as typed. On the calibration sets'
 # own questions (typed with care, 639 of them) and one typo made in each of their 348
 # answerable cadre questions (eval/typos.py, seed 7): at 1/100 six of the former were read
-# otherwise, three of them wrongly, and 209 typos read right; at 1/1000 two, one
-# wrongly, and 175 typos. A wrong reading misleads, so the rarer.
+# otherwise, three of them wrongly, and 242 typos read right; at 1/1000 two, one
+# wrongly, and 199 typos. A wrong reading misleads, so the rarer.
 TYPO_ODDS = 0.001
 _FUNCTION_CHARS = frozenset(w for w in STOPWORDS if len(w) == 1)
 _CJK_RUN = re.compile(r"^[\u4e00-\u9fff]+$")

@@ -137,13 +137,17 @@ def test_control_characters_and_emoji_do_not_break_an_answer(shipped):
     assert not answer.refused and "300%" in answer.citations[0].text
 
 
-def test_a_homophone_typo_is_answered_as_the_word_meant_and_the_answer_says_so(shipped):
-    typed = "公务员辞值要提前多久提出申请？"
+@pytest.mark.parametrize("typed, typo, meant, evidence", [
+    ("公务员辞值要提前多久提出申请？", "辞值", "辞职", "三十日内予以审批"),
+    ("工作满十年的年休假能休夺少天", "夺少天", "多少天", "已满10年不满20年的，年休假10天"),  # a question word
+])
+def test_a_homophone_typo_is_answered_as_the_word_meant_and_the_answer_says_so(shipped, typed, typo, meant,
+                                                                               evidence):
     answer = shipped.ask(typed)
-    assert answer.question == typed and "辞职" in answer.standalone_question
-    assert not answer.refused and "三十日内予以审批" in answer.citations[0].text
-    assert any(note.startswith("“辞值”按“辞职”理解") for note in answer.notes)
-    assert "注：“辞值”按“辞职”理解" in answer.answer
+    assert answer.question == typed and answer.standalone_question == typed.replace(typo, meant)
+    assert not answer.refused and evidence in answer.citations[0].quote
+    assert any(note.startswith(f"“{typo}”按“{meant}”理解") for note in answer.notes)
+    assert f"注：“{typo}”按“{meant}”理解" in answer.answer
 
 
 @pytest.mark.parametrize("wrapped", [
