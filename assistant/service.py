@@ -1,7 +1,8 @@
 """The `Assistant`: one loaded model and index, shared by every front end, answering.
 
 answer(question, history) -> Response (response.py) runs the whole pipeline when read:
-validate -> request check -> read homophone typos as the corpus words meant (spelling.py) ->
+validate -> request check -> read homophone typos, in the question and the cadre's earlier turns,
+as the corpus words meant (spelling.py) ->
 condense follow-ups (by rule, or by the model with the rule as fallback) -> hybrid retrieval ->
 ranking -> coverage gate -> extractive composition -> the answerer (the extractive answer
 itself, or an LLM's answer with its citations checked).
@@ -27,7 +28,7 @@ from .live_index import LiveIndex
 from .ranking import MODEL_FILE as RANKER_FILE, RANK_DEPTH, Candidate, load_ranker, rank
 from .response import Answerer, Extractive, Prepared, Response
 from .retrieval import HybridRetriever, Retrieval, Snapshot
-from .spelling import Reading
+from .spelling import Reading, Spelling
 from .store import IndexStore
 from .thesaurus import default_thesaurus
 from .wellformed import INVALID_TEXT_EN, INVALID_TEXT_ZH, malformed
@@ -41,6 +42,12 @@ Condenser = Callable[[str, list[Turn]], Condensed]
 
 class QuestionError(BilingualError, ValueError):
     """A question that cannot be asked as given (empty, too long, malformed history)."""
+
+
+def read_history(spelling: Spelling, turns: list[Turn]) -> list[Turn]:
+    """The cadre's earlier turns with their typos read as meant, as each was read (and noted)
+    when it was asked: a follow-up inherits the topic the cadre meant, not the one typed."""
+    return [replace(t, content=spelling.read(t.content).text) if t.role == "user" else t for t in turns]
 
 
 class Assistant:
@@ -93,7 +100,10 @@ class Assistant:
         retrieve, rank, gate, compose. `question` must already be validated."""
         reason = check_request(question)
         # Typos are read as the words meant before the condenser and retrieval read the question.
-        reading = Reading(question) if reason else self.index.snapshot().spelling.read(question)
+        reading = Reading(question)
+        if not reason:
+            spelling = self.index.snapshot().spelling
+            reading, turns = spelling.read(question), read_history(spelling, turns)
         condensed = self.condenser(reading.text, turns)
         checks = [condensed.check] if condensed.check else []
         if reason:
@@ -126,7 +136,7 @@ class Assistant:
         no answer). A superseded document takes part only when the question names it, or when
         history is kept."""
         snapshot = snapshot or self.index.snapshot()
-        condensed = condensed or condense(snapshot.spelling.read(question).text, turns)
+        condensed = condensed or condense(snapshot.spelling.read(question).text, read_history(snapshot.spelling, turns))
         retrieval = self._retriever(snapshot).search(condensed.text, RANK_DEPTH, focus=condensed.focus)
         library = self.index.library
         hidden = set() if self.settings.keep_history else library.superseded() - library.named_in(condensed.text)

@@ -7,6 +7,9 @@ a cadre makes, in words the corpus knows. Seeded, so the same set comes out each
 questions with no such word are left out. The evidence is unchanged: the variant must be
 answered from the same clause.
 
+With `--where earlier`, the typo goes into an earlier turn of each conversation instead
+(single questions are left out): the follow-up must still inherit the topic that turn set.
+
     python eval/typos.py eval/cadre.jsonl --split test --seed 7 > /tmp/typos.jsonl
     policy-qa eval /tmp/typos.jsonl
 """
@@ -55,6 +58,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("file")
     parser.add_argument("--split", choices=["calibration", "test"])
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--where", choices=["last", "earlier"], default="last",
+                        help="the question asked (default) or an earlier turn of a conversation")
     args = parser.parse_args(argv)
     rng, by_sound = random.Random(args.seed), homophones()
     for line in Path(args.file).read_text(encoding="utf-8").splitlines():
@@ -63,12 +68,12 @@ def main(argv: list[str] | None = None) -> None:
         item = json.loads(line)
         if (args.split and item.get("split") != args.split) or not item.get("answerable", True):
             continue
-        last = item["turns"][-1]
-        question = last if isinstance(last, str) else last["content"]
-        typed = with_typo(question, by_sound, rng)
+        turns = item["turns"]
+        where = len(turns) - 1 if args.where == "last" else rng.randrange(len(turns) - 1) if len(turns) > 1 else None
+        typed = None if where is None else with_typo(turns[where], by_sound, rng)
         if typed is None:
             continue
-        item["turns"][-1] = typed if isinstance(last, str) else {**last, "content": typed}
+        turns[where] = typed
         item["id"] += "-typo"
         print(json.dumps(item, ensure_ascii=False))
 

@@ -150,6 +150,14 @@ def test_a_homophone_typo_is_answered_as_the_word_meant_and_the_answer_says_so(s
     assert f"注：“{typo}”按“{meant}”理解" in answer.answer
 
 
+def test_a_typo_in_an_earlier_turn_is_read_as_meant_for_the_follow_up(shipped):
+    """The follow-up inherits the topic the cadre meant; the typo was noted when that turn was answered."""
+    answer = shipped.ask("那之前扣的工资呢", history("我受的处分被扯销了"))
+    assert "撤销" in answer.standalone_question and "扯销" not in answer.standalone_question
+    assert "处分决定被撤销的" in answer.citations[0].text, answer.answer
+    assert not any("扯销" in note for note in answer.notes)
+
+
 @pytest.mark.parametrize("wrapped", [
     "领导好🙏 请问一下，公务员辞去公职要提前多久提出申请？谢谢！",
     "你好 想咨询个问题 公务员辞去公职要提前多久提出申请 在线等[捂脸]",
