@@ -298,6 +298,28 @@ def test_a_homophone_typo_is_read_as_the_corpus_word_and_said_so():
     assert spelling.read("想辞值的话要先交申请吗").text == "想辞职的话要先交申请吗"
 
 
+@pytest.mark.parametrize("typed, meant", [
+    ("评资称有什么要求", "评职称有什么要求"),  # zh typed as z
+    ("什么情况下可以从亲处理", "什么情况下可以从轻处理"),  # -ng typed as -n
+])
+def test_a_near_sound_typo_is_read_as_the_corpus_word(typed, meant):
+    spelling = Spelling(["职称", "从轻"], rarity=lambda word: 1.0)
+    assert spelling.read(typed).text == meant
+
+
+def test_a_word_of_the_same_sound_is_meant_before_a_commoner_one_of_a_near_sound():
+    spelling = Spelling(["总结", "终结"], rarity=lambda word: 0.5 if word == "终结" else 1.0)
+    assert spelling.read("年度考核要交个人综结吗").text == "年度考核要交个人总结吗"  # zong, as 总; 终 is zhong
+
+
+def test_a_near_sound_needs_more_evidence_than_the_same_sound():
+    """Both readings make the question 3,000 to 10,000 times likelier: enough for a homophone
+    (TYPO_ODDS), not for a near sound, taken to be ten times rarer (NEAR_TYPO_ODDS)."""
+    spelling = Spelling(["晋升"], rarity=lambda word: 1.0)
+    assert spelling.read("受处分期间能不能晋生").text == "受处分期间能不能晋升"  # sheng, as 升
+    assert spelling.read("受处分期间能不能晋深").fixes == ()  # shen for sheng
+
+
 @pytest.mark.parametrize("question", [
     "补发的工资按比例打几折",  # 几 is asked on purpose, though 打击 sounds alike
     "工资明年会涨吗",  # 会长 sounds alike, but reading it does not make the question far likelier
