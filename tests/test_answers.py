@@ -63,6 +63,20 @@ def test_an_amount_question_quotes_the_figure_in_the_unit_asked(shipped):
     assert any("年休假10天" in c.quote for c in answer.citations), answer.answer
 
 
+@pytest.mark.parametrize("question", [
+    "我们单位年休假一年能休几天没休完的话怎么算",
+    "嗯那个就是我想问一下啊就是我们单位那个年休假啊一年能休几天然后没休完的话怎么算",  # voice input
+])
+def test_a_question_with_two_asks_is_answered_when_a_cited_quote_states_the_amount(shipped, question):
+    """The clause on leave not taken ranks first, and states no number of days; the one on
+    the days is cited beside it. Judged on the first quote alone, the amount asked for looked
+    unanswered: the first question was answered tentatively, the second declined."""
+    answer = shipped.ask(question)
+    assert not answer.refused and answer.confidence == "high", answer.answer
+    assert "年休假5天" in answer.citations[0].quote
+    assert any("300%" in c.text for c in answer.citations)
+
+
 def test_an_amount_in_a_sibling_paragraph_is_shown_with_the_cited_one(shipped):
     """第六十四条: 第一款 bars promotion during a sanction, the periods are in 第二款."""
     answer = shipped.ask("受处分期间不能晋升职务，这个期间有多长？")
