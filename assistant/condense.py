@@ -3,7 +3,7 @@
 Without an LLM this is done by rule. A turn leans on the one before when it says so
 (opens with 那/如果/要是, ends with 呢, points back with 这种/这个/我本人), when it has at
 most one content word of its own beside its question words ("本人能申请吗？", "谁来定？",
-"那哪些人可以申请？"), or when it picks up
+"那哪些人可以申请？"), when its subject is a pronoun ("那他还能……"), or when it picks up
 a subject word of the previous question ("处分期满了……" → "这个解除要走啥流程"). A
 follow-up either swaps one term of the previous question for a term of the same kind
 (公务员 → 事业单位人员, 警告 → 撤职) or, when nothing can be swapped, is appended to the
@@ -23,6 +23,9 @@ _LEADING = re.compile(r"^(那对于|那如果|那要是|那么|那|如果是|如
 # Words that point back into the conversation: "这种情况", "这期间", "我本人", "他".
 _POINTING_BACK = re.compile(r"这种|这个|这样|这些|这期间|这段|那种|那个|上述|上面|前面说|刚才|刚刚|其中|此前|"
                             r"我本人|我自己|本人|他们|她们|^他|^她|^它|之后|然后|接下来|后面")
+# A turn whose subject is a pronoun ("那他还能……", "她能不能……") names no one of its own: whatever
+# else it says, it is about the person of the turn before ("他人" is anyone else, no pronoun).
+_PRONOUN_SUBJECT = re.compile(r"^(?:他|她|它)(?!人)")
 _TRAILING = re.compile(r"(的话)?(呢|的呢|怎么样|怎么办|又如何|如何)?[？?！!。．\s]*$")
 _ENDS_WITH_NE = re.compile(r"呢[？?！!。\s]*$")
 # "哪些人", "什么人" ask who, as 谁 does: the 人 in them is no subject of the turn's own.
@@ -58,10 +61,13 @@ class Condensed:
 
 def is_follow_up(question: str, previous: str = "") -> bool:
     """A question that leans on the one before (see the module notes) — unless it asks
-    something of its own about at least two things and shares no subject with it."""
+    something of its own about at least two things, shares no subject with it and names no
+    one but by a pronoun."""
     q = question.strip()
     if not q:
         return False
+    if _PRONOUN_SUBJECT.match(_LEADING.sub("", q)):
+        return True
     # Words that point back (本人, 这种) or only ask (能不能, 多久) say nothing new.
     own = content_words(_INTERROGATIVE.sub(" ", _POINTING_BACK.sub(" ", q)))
     if previous and _shares_subject(own, previous):

@@ -48,6 +48,15 @@ def test_a_turn_with_two_subjects_of_its_own_stands_alone():
     assert not is_follow_up("那公务员可以在外面兼职吗？", "年休假怎么休？")
 
 
+@pytest.mark.parametrize("follow_up", ["那他还能继续留在机关工作吗", "她的职级和工资能不能保留"])
+def test_a_turn_whose_subject_is_a_pronoun_is_about_the_person_before(follow_up):
+    """Two words of its own (留在, 机关 / 职级, 工资) would make it stand alone; 他 names no one."""
+    previous = "单位有个科员酒后驾驶被判了拘役"
+    assert is_follow_up(follow_up, previous)
+    assert condense(follow_up, turns(previous)).text.startswith(previous)
+    assert not is_follow_up("他人举报的问题查实了会怎么处理", previous)  # 他人 is anyone else
+
+
 def test_any_turn_can_be_read_as_a_follow_up_when_asked():
     condensed = as_follow_up("组织上会怎么认定？", turns("先行先试出了失误能免责吗？"))
     assert condensed.text.startswith("先行先试出了失误能免责吗") and condensed.focus
