@@ -85,10 +85,11 @@ class GateFeatures:
     #                        sibling that states the figure) states an amount. Read on the best quote alone,
     #                        a question with two asks ("几天？没休完怎么办？") whose other ask ranked first
     #                        looked unanswered. Cross-validated on the calibration sets (10 draws), the
-    #                        least cost fell from 39.4 to 38.0, and at the fitted cut 1 answerable question
-    #                        was declined instead of 2, out-of-scope ones as before (140 of 169). Read on the
-    #                        best three quotes whatever their likelihood, it was no better (39.0): an
-    #                        out-of-scope amount question finds a figure in that unit somewhere
+    #                        least cost fell from 39.4 to 38.0 (without associated questions, 75.3 to 75.2),
+    #                        and at the fitted cut 1 answerable question was declined instead of 2,
+    #                        out-of-scope ones as before (140 of 169). Read on the best three quotes
+    #                        whatever their likelihood, it was no better (39.0): an out-of-scope amount
+    #                        question finds a figure in that unit somewhere
     uncovered_topic: float  # 1 when the question names a subject no document governs (uncovered.py) or a
     #                         document the corpus lacks, and the best clause does not speak of it; or asks
     #                         how to get something done and the best clause only sanctions doing it

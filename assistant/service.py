@@ -136,7 +136,9 @@ class Assistant:
         no answer). A superseded document takes part only when the question names it, or when
         history is kept."""
         snapshot = snapshot or self.index.snapshot()
-        condensed = condensed or condense(snapshot.spelling.read(question).text, read_history(snapshot.spelling, turns))
+        if condensed is None:
+            spelling = snapshot.spelling
+            condensed = condense(spelling.read(question).text, read_history(spelling, turns))
         retrieval = self._retriever(snapshot).search(condensed.text, RANK_DEPTH, focus=condensed.focus)
         library = self.index.library
         hidden = set() if self.settings.keep_history else library.superseded() - library.named_in(condensed.text)

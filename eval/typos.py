@@ -4,9 +4,9 @@ Typed with pinyin, a word can come out in another character of the same sound. F
 answerable question, one word of two or more characters gets one character swapped for
 another character the corpus uses that sounds the same (toneless first reading): the typos
 a cadre makes, in words the corpus knows. With `--near`, the character swapped in sounds
-near instead: the same but for zh/z, ch/c, sh/s, n/l or -ng/-n (spelling.near_sound). Seeded, so the same set comes out each time;
-questions with no such word are left out. The evidence is unchanged: the variant must be
-answered from the same clause.
+near instead: the same but for zh/z, ch/c, sh/s, n/l or -ng/-n (spelling.near_sound).
+Seeded, so the same set comes out each time; questions with no such word are left out.
+The evidence is unchanged: the variant must be answered from the same clause.
 
 With `--where earlier`, the typo goes into an earlier turn of each conversation instead
 (single questions are left out): the follow-up must still inherit the topic that turn set.
@@ -74,8 +74,13 @@ def main(argv: list[str] | None = None) -> None:
         if (args.split and item.get("split") != args.split) or not item.get("answerable", True):
             continue
         turns = item["turns"]
-        where = len(turns) - 1 if args.where == "last" else rng.randrange(len(turns) - 1) if len(turns) > 1 else None
-        typed = None if where is None else with_typo(turns[where], by_sound, rng, args.near)
+        if args.where == "last":
+            where = len(turns) - 1
+        elif len(turns) > 1:
+            where = rng.randrange(len(turns) - 1)
+        else:
+            continue
+        typed = with_typo(turns[where], by_sound, rng, args.near)
         if typed is None:
             continue
         turns[where] = typed

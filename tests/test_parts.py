@@ -3,6 +3,10 @@ question's words and terms, homophone typos, amounts, audiences, uncovered topic
 citation set, and the settings."""
 from __future__ import annotations
 
+import importlib.util
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -23,7 +27,7 @@ from assistant.logistic import LogisticModel
 from assistant.query import QueryTerms, Term, topics_named
 from assistant.ranking import Candidate, best_span
 from assistant.retrieval import Hit
-from assistant.spelling import Spelling
+from assistant.spelling import Spelling, near_sound, sound
 from assistant.splitter import split_document
 from conftest import CORPUS
 
@@ -327,6 +331,23 @@ def test_a_near_sound_needs_more_evidence_than_the_same_sound():
     spelling = Spelling(["晋升"], rarity=lambda word: 1.0)
     assert spelling.read("受处分期间能不能晋生").text == "受处分期间能不能晋升"  # sheng, as 升
     assert spelling.read("受处分期间能不能晋深").fixes == ()  # shen for sheng
+
+
+def test_a_typo_set_swaps_in_a_near_sound_in_an_earlier_turn(tmp_path, capsys):
+    """eval/typos.py --near --where earlier: one character of the first turn, of a near sound
+    (not the same one); the question asked is left as it was."""
+    spec = importlib.util.spec_from_file_location("typos", Path(__file__).parent.parent / "eval" / "typos.py")
+    typos = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(typos)
+    turns = ["公务员辞去公职要提前多久申请", "担任领导职务的呢"]
+    source = tmp_path / "set.jsonl"
+    source.write_text(json.dumps({"id": "c1", "turns": turns, "evidence": ["x"], "answerable": True},
+                                 ensure_ascii=False) + "\n", encoding="utf-8")
+    typos.main([str(source), "--near", "--where", "earlier", "--seed", "1"])
+    typed = json.loads(capsys.readouterr().out)["turns"]
+    assert typed[1] == turns[1]
+    [(was, now)] = [(a, b) for a, b in zip(turns[0], typed[0]) if a != b]
+    assert sound(was) != sound(now) and near_sound(sound(was)) == near_sound(sound(now))
 
 
 @pytest.mark.parametrize("question", [
