@@ -20,9 +20,10 @@ from .lexical import content_words
 from .thesaurus import PERSON_CATEGORY, default_thesaurus
 
 _LEADING = re.compile(r"^(那对于|那如果|那要是|那么|那|如果是|如果|要是|假如|万一|还有|另外|再问一下|再问|请问|同样|对于)")
-# Words that point back into the conversation: "这种情况", "这期间", "我本人", "他".
+# Words that point back into the conversation: "这种情况", "这期间", "我本人", "他们" (a pronoun
+# opening the turn: _PRONOUN_SUBJECT).
 _POINTING_BACK = re.compile(r"这种|这个|这样|这些|这期间|这段|那种|那个|上述|上面|前面说|刚才|刚刚|其中|此前|"
-                            r"我本人|我自己|本人|他们|她们|^他|^她|^它|之后|然后|接下来|后面")
+                            r"我本人|我自己|本人|他们|她们|之后|然后|接下来|后面")
 # A turn whose subject is a pronoun ("那他还能……", "她能不能……") names no one of its own: whatever
 # else it says, it is about the person of the turn before ("他人" is anyone else, no pronoun).
 _PRONOUN_SUBJECT = re.compile(r"^(?:他|她|它)(?!人)")
