@@ -64,4 +64,4 @@ def noted(answer: Answer, note: str) -> Answer:
     """The answer with one more caveat, in its notes and at the end of its text."""
     if not note:
         return answer
-    return replace(answer, notes=[*answer.notes, note], answer=f"{answer.answer}\n注：{note}")
+    return replace(answer, notes=[*answer.notes, note], answer=with_notes(answer.answer, [note]))
