@@ -240,10 +240,13 @@ def test_the_shipped_vectors_are_the_models_for_every_shipped_text(shipped):
     assert all(seed.get(f"passage:{text_key(t)}") is not None for t in passages)
     assert all(seed.get(f"query:{text_key(t)}") is not None for t in queries)
     sample_p, sample_q = passages[::97], queries[::601]
+    # The engine's kernels differ by processor (AVX2, AVX-512): the same text gives components
+    # up to about 2e-3 apart (cosine above 0.9999); another text's vector is below 0.95.
     for texts, way, vectors in ((sample_p, "passage", model.embed_documents(sample_p)),
                                 (sample_q, "query", model.embed_queries(sample_q))):
         for text, vector in zip(texts, vectors):
-            assert max(abs(a - b) for a, b in zip(seed.get(f"{way}:{text_key(text)}"), vector)) < 1e-5
+            shipped_vector = seed.get(f"{way}:{text_key(text)}")
+            assert sum(a * b for a, b in zip(shipped_vector, vector)) > 0.999
 
 
 def test_vectors_held_in_memory_find_what_chroma_finds(shipped):
