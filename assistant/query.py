@@ -2,8 +2,7 @@
 
 A question becomes weighted terms. Each term is matched in a clause by any of its forms:
 the word itself, the other words of its thesaurus concept (年假 -> 年休假, 一把手 ->
-主要负责人) — or, for a word the domain thesaurus does not know, its general synonyms that
-the corpus uses (同义词词林) — and the corpus words it abbreviates (a word the corpus never uses whose
+主要负责人) and the corpus words it abbreviates (a word the corpus never uses whose
 characters appear, in order, in a corpus word starting with the same character:
 处分期 -> 处分期间). A term's weight is its rarity in the corpus (IDF); a colloquial word
 is as specific as the statute word it stands for; a word neither the corpus nor the
@@ -18,7 +17,7 @@ from functools import lru_cache
 
 from .bm25 import BM25Index
 from .lexical import longest_matches, normalize, question_word_parts, question_words
-from .thesaurus import Thesaurus, general_synonyms
+from .thesaurus import Thesaurus
 from .uncovered import default_uncovered
 
 _SINGLE_CJK = re.compile(r"^[\u4e00-\u9fff]$")
@@ -27,7 +26,6 @@ SINGLE_CHAR_FACTOR = 0.3  # one character matches too much as a substring to cou
 FOCUS_FACTOR = 2.0  # what a follow-up itself asked ("如果是乡镇的呢") matters most
 EXPANSION_WEIGHT = 0.7  # in BM25, a form the cadre did not type counts less than one they did
 MAX_ABBREVIATION_FORMS = 3
-MAX_GENERAL_FORMS = 3  # 同义词词林 synonyms the corpus uses, for a word the domain thesaurus does not know
 
 
 @dataclass(frozen=True)
@@ -167,11 +165,9 @@ class Analysis:
 def analyze(text: str, vocabulary: Vocabulary, thesaurus: Thesaurus, focus: str = "") -> Analysis:
     words = question_word_parts(text)
     focus_tokens = frozenset(question_words(focus)) if focus else frozenset()
-    general = general_synonyms()
 
     def term(word: str, parts: tuple[str, ...] = ()) -> Term:
-        forms = thesaurus.forms(word) or (word, *sorted(w for w in general.get(word, ()) if w in vocabulary)[
-                                                    :MAX_GENERAL_FORMS])
+        forms = thesaurus.forms(word) or (word,)
         forms = tuple(dict.fromkeys(forms + tuple(a for f in forms for a in vocabulary.abbreviated(f))))
         known_forms = [f for f in forms if f in vocabulary]
         inner = tuple(term(p) for p in parts)

