@@ -207,6 +207,13 @@ class HybridRetriever:
             degraded = f"向量检索暂不可用，仅用关键词检索 / dense retrieval unavailable: {exc}"
         rank("bm25", self._lexical(snap.words, analysis.lexical))
         rank("ngram", self._lexical(snap.ngrams, ngram_query(analysis)))
+        if question_scores:
+            # Four rankings ran, and a clause without associated questions (an uploaded document)
+            # can be seen by three: its fused score is scaled up to four, or it would lose to any
+            # clause that all four see at middling ranks.
+            for hit in hits.values():
+                if not snap.has_questions(hit.clause):
+                    hit.fused *= 4 / 3
         ranked = sorted(hits.values(), key=lambda h: (-h.fused, h.clause.id))
         if self.reranker is not None and ranked:
             ranked = self.reranker.rerank(query, ranked)
